@@ -1,0 +1,48 @@
+//! The OpenAPI document, generated from the handlers' annotations and served at `/openapi.json`;
+//! Swagger UI (bundled in the binary, no internet needed) at `/docs/`.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Closeout API",
+        description = "Field inspection and rectification with offline sync. Errors are application/problem+json with a stable `code` and `message_zh`."
+    ),
+    paths(
+        super::auth::login,
+        super::auth::refresh,
+        super::auth::logout,
+        super::auth::me,
+        super::org_units::list,
+        super::org_units::get_one,
+        super::org_units::create,
+        super::users::list,
+        super::users::create,
+        super::ops::healthz,
+        super::ops::readyz,
+        super::ops::metrics,
+    ),
+    components(schemas(super::problem::Problem, crate::error::ErrorCode)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Login, token refresh, logout, the caller"),
+        (name = "places", description = "The place tree (org units)"),
+        (name = "users", description = "People and their roles"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}

@@ -1,0 +1,66 @@
+//! Operations endpoints outside `/api/v1`: liveness, readiness, Prometheus metrics.
+
+use super::state::AppState;
+use crate::error::{AppError, ErrorCode};
+use actix_web::{HttpResponse, get, web};
+use diesel::connection::SimpleConnection;
+use serde::Serialize;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub version: &'static str,
+}
+
+/// The process is up (no dependency checked).
+#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> web::Json<Health> {
+    web::Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    pub status: &'static str,
+    pub database: &'static str,
+}
+
+/// Ready to serve: the database answers. 503 `database_unavailable` otherwise.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, body = Readiness), (status = 503, body = super::problem::Problem))
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readiness>, AppError> {
+    let backend = state.db.backend().as_str();
+    state
+        .db
+        .run(|conn| {
+            conn.batch_execute("SELECT 1").map_err(|e| {
+                let mut err = AppError::new(ErrorCode::DatabaseUnavailable, "the database does not answer");
+                err.source = Some(e.into());
+                err
+            })
+        })
+        .await?;
+    Ok(web::Json(Readiness {
+        status: "ready",
+        database: backend,
+    }))
+}
+
+/// Prometheus text format: request counts and latencies by route, database pool use.
+#[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain")))]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let (open, idle) = state.db.pool_state();
+    state.metrics.db_connections.set(i64::from(open));
+    state.metrics.db_idle_connections.set(i64::from(idle));
+    let text = state.metrics.render().map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
+}

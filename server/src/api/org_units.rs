@@ -1,0 +1,82 @@
+//! `/api/v1/org-units`: the place tree, as far as the caller may see it; admins add places.
+
+use super::extract::Authenticated;
+use super::state::AppState;
+use crate::domain::places::{self, NewOrgUnit, OrgUnit};
+use crate::error::AppError;
+use crate::ids::OrgUnitId;
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListOrgUnits {
+    /// Only the children of this place.
+    pub parent_id: Option<uuid::Uuid>,
+    /// At most this many (default 1000, max 5000).
+    pub limit: Option<i64>,
+}
+
+/// Places the caller can see (every subtree they hold a role on), parents before children.
+#[utoipa::path(
+    tag = "places",
+    params(ListOrgUnits),
+    responses((status = 200, body = Vec<OrgUnit>), (status = 401, body = super::problem::Problem)),
+    security(("bearer" = []))
+)]
+#[get("/org-units")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    query: web::Query<ListOrgUnits>,
+) -> Result<web::Json<Vec<OrgUnit>>, AppError> {
+    let query = query.into_inner();
+    let parent = query.parent_id.map(OrgUnitId::from);
+    let limit = query.limit.unwrap_or(1000).clamp(1, 5000);
+    let units = state
+        .db
+        .run(move |conn| places::list(conn, &caller.0, parent.as_ref(), limit))
+        .await?;
+    Ok(web::Json(units))
+}
+
+/// One place (404 if the caller cannot see it).
+#[utoipa::path(
+    tag = "places",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = OrgUnit), (status = 404, body = super::problem::Problem)),
+    security(("bearer" = []))
+)]
+#[get("/org-units/{id}")]
+pub async fn get_one(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    id: web::Path<uuid::Uuid>,
+) -> Result<web::Json<OrgUnit>, AppError> {
+    let id = OrgUnitId::from(id.into_inner());
+    let unit = state.db.run(move |conn| places::get(conn, &caller.0, &id)).await?;
+    Ok(web::Json(unit))
+}
+
+/// Add a place under a parent (admin of the parent's subtree) or a root (system admin).
+#[utoipa::path(
+    tag = "places",
+    request_body = NewOrgUnit,
+    responses(
+        (status = 201, body = OrgUnit),
+        (status = 403, body = super::problem::Problem),
+        (status = 409, description = "org_unit_code_taken", body = super::problem::Problem),
+        (status = 422, description = "invalid_field | invalid_org_level", body = super::problem::Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/org-units")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: web::Json<NewOrgUnit>,
+) -> Result<HttpResponse, AppError> {
+    let input = body.into_inner();
+    let unit = state.db.run(move |conn| places::create(conn, &caller.0, input)).await?;
+    Ok(HttpResponse::Created().json(unit))
+}

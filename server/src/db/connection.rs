@@ -1,0 +1,167 @@
+//! One connection type over both backends (`#[derive(MultiConnection)]`), an r2d2 pool that picks
+//! the backend from the URL scheme, and the one place where backend-specific SQL is matched.
+
+use crate::error::{AppError, ErrorCode};
+use crate::settings::{DatabaseSettings, DatabaseTarget};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use secrecy::ExposeSecret;
+use std::time::Duration;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// The backend type diesel sees for [`DbConnection`] (for boxed queries).
+pub type DbBackend = <DbConnection as Connection>::Backend;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Opens connections of the configured backend; SQLite ones get WAL, a busy timeout and foreign keys.
+pub struct ConnectionManager {
+    target: DatabaseTarget,
+    busy_timeout_ms: u32,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.target {
+            DatabaseTarget::Postgres(url) => PgConnection::establish(url.expose_secret())
+                .map(DbConnection::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+            DatabaseTarget::Sqlite(path) => {
+                let path = path.to_string_lossy();
+                let mut conn = SqliteConnection::establish(&path).map_err(r2d2::Error::ConnectionError)?;
+                // busy_timeout first: switching to WAL itself may have to wait for a lock.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// The pool, shared by request handlers, the CLI and background jobs.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<ConnectionManager>,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects (creating the SQLite file's directory if needed). Does not migrate.
+    pub fn connect(target: &DatabaseTarget, settings: &DatabaseSettings) -> anyhow::Result<Self> {
+        let backend = match target {
+            DatabaseTarget::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)?;
+                }
+                Backend::Sqlite
+            }
+            DatabaseTarget::Postgres(_) => Backend::Postgres,
+        };
+        let manager = ConnectionManager {
+            target: target.clone(),
+            busy_timeout_ms: settings.busy_timeout_ms,
+        };
+        let pool = Pool::builder()
+            .max_size(settings.pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+            .build(manager)
+            .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", target.describe()))?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection for synchronous code (CLI, start-up, background jobs on their own thread).
+    pub fn get(&self) -> Result<PooledConnection<ConnectionManager>, AppError> {
+        self.pool.get().map_err(|e| {
+            let mut err = AppError::new(ErrorCode::DatabaseUnavailable, "no database connection available");
+            err.source = Some(e.into());
+            err
+        })
+    }
+
+    /// Runs blocking database work on the blocking thread pool, never on an async worker thread.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.get()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(AppError::internal)?
+    }
+
+    /// (connections open, of which idle) for the metrics endpoint.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections, s.idle_connections)
+    }
+}
+
+/// A transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: it takes the write lock up
+/// front, so two writers queue on busy_timeout instead of one failing with SQLITE_BUSY when it
+/// upgrades from a read. On PostgreSQL it is an ordinary transaction.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Postgres(_) => Manager::begin_transaction(conn)?,
+    }
+    match work(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = Manager::rollback_transaction(conn) {
+                tracing::error!(error = %rollback, "rollback failed");
+            }
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Storage: the connection over SQLite or PostgreSQL, the pool, migrations, the schema and the
+//! queries. No HTTP types here and no business rules: callers decide, this module reads and writes.
+
+pub mod connection;
+pub mod migrate;
+pub mod models;
+pub mod org_units;
+pub mod refresh_tokens;
+pub mod schema;
+pub mod users;
+
+pub use connection::{Backend, Db, DbConnection, write_transaction};

@@ -1,0 +1,13 @@
+//! The rules: who may do what where, and what each operation does. Plain functions over a database
+//! connection; no HTTP types, so the API, the CLI and background jobs share them.
+
+pub mod access;
+pub mod accounts;
+pub mod places;
+pub mod places_import;
+pub mod sessions;
+
+/// The time as stored: UTC, without zone (both backends' TIMESTAMP).
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}

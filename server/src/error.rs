@@ -1,0 +1,281 @@
+//! The one error type of the server. Policy (as in crates.io): `anyhow` at start-up and in the CLI;
+//! everything that can reach a client is an [`AppError`] with a stable [`ErrorCode`]. The HTTP
+//! mapping (problem+json) lives in `api::problem`; this module knows no HTTP framework.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Stable, snake_case codes that clients branch on. Never rename one; add new ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    // Malformed requests
+    MalformedJson,
+    InvalidField,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    InvalidQuery,
+    InvalidId,
+    RouteNotFound,
+    MethodNotAllowed,
+    BadRequest,
+    // Authentication
+    Unauthenticated,
+    TokenMalformed,
+    TokenExpired,
+    TokenSignatureInvalid,
+    TokenAlgorithmNotAllowed,
+    TokenUnknownKey,
+    InvalidCredentials,
+    AccountDisabled,
+    TooManyLoginAttempts,
+    RefreshTokenInvalid,
+    RefreshTokenExpired,
+    RefreshTokenReused,
+    RefreshTokenRevoked,
+    DeviceMismatch,
+    SessionRevoked,
+    // Authorization and state
+    Forbidden,
+    NotFound,
+    UsernameTaken,
+    OrgUnitCodeTaken,
+    InvalidOrgLevel,
+    DuplicateRoleAssignment,
+    ImportRejected,
+    // Server side
+    DatabaseUnavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        // serde's name, without allocating a JSON string
+        match self {
+            Self::MalformedJson => "malformed_json",
+            Self::InvalidField => "invalid_field",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::InvalidQuery => "invalid_query",
+            Self::InvalidId => "invalid_id",
+            Self::RouteNotFound => "route_not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::BadRequest => "bad_request",
+            Self::Unauthenticated => "unauthenticated",
+            Self::TokenMalformed => "token_malformed",
+            Self::TokenExpired => "token_expired",
+            Self::TokenSignatureInvalid => "token_signature_invalid",
+            Self::TokenAlgorithmNotAllowed => "token_algorithm_not_allowed",
+            Self::TokenUnknownKey => "token_unknown_key",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::AccountDisabled => "account_disabled",
+            Self::TooManyLoginAttempts => "too_many_login_attempts",
+            Self::RefreshTokenInvalid => "refresh_token_invalid",
+            Self::RefreshTokenExpired => "refresh_token_expired",
+            Self::RefreshTokenReused => "refresh_token_reused",
+            Self::RefreshTokenRevoked => "refresh_token_revoked",
+            Self::DeviceMismatch => "device_mismatch",
+            Self::SessionRevoked => "session_revoked",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::UsernameTaken => "username_taken",
+            Self::OrgUnitCodeTaken => "org_unit_code_taken",
+            Self::InvalidOrgLevel => "invalid_org_level",
+            Self::DuplicateRoleAssignment => "duplicate_role_assignment",
+            Self::ImportRejected => "import_rejected",
+            Self::DatabaseUnavailable => "database_unavailable",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status this code is always sent with.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::MalformedJson | Self::InvalidQuery | Self::InvalidId | Self::BadRequest => 400,
+            Self::InvalidField | Self::InvalidOrgLevel | Self::ImportRejected => 422,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::RouteNotFound | Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::Unauthenticated
+            | Self::TokenMalformed
+            | Self::TokenExpired
+            | Self::TokenSignatureInvalid
+            | Self::TokenAlgorithmNotAllowed
+            | Self::TokenUnknownKey
+            | Self::InvalidCredentials
+            | Self::RefreshTokenInvalid
+            | Self::RefreshTokenExpired
+            | Self::RefreshTokenReused
+            | Self::RefreshTokenRevoked
+            | Self::DeviceMismatch
+            | Self::SessionRevoked => 401,
+            Self::AccountDisabled | Self::Forbidden => 403,
+            Self::TooManyLoginAttempts => 429,
+            Self::UsernameTaken | Self::OrgUnitCodeTaken | Self::DuplicateRoleAssignment => 409,
+            Self::DatabaseUnavailable => 503,
+            Self::Internal => 500,
+        }
+    }
+
+    /// A short English title (the problem's `title`).
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::MalformedJson => "The request body is not valid JSON",
+            Self::InvalidField => "A field is missing, has the wrong type or is not allowed",
+            Self::PayloadTooLarge => "The request body is too large",
+            Self::UnsupportedMediaType => "Unsupported content type",
+            Self::InvalidQuery => "Invalid query parameters",
+            Self::InvalidId => "An identifier in the path is not valid",
+            Self::RouteNotFound => "No such endpoint",
+            Self::MethodNotAllowed => "Method not allowed on this endpoint",
+            Self::BadRequest => "Bad request",
+            Self::Unauthenticated => "Authentication required",
+            Self::TokenMalformed => "The access token is malformed",
+            Self::TokenExpired => "The access token has expired",
+            Self::TokenSignatureInvalid => "The access token signature is invalid",
+            Self::TokenAlgorithmNotAllowed => "The access token uses a forbidden algorithm",
+            Self::TokenUnknownKey => "The access token was signed with an unknown key",
+            Self::InvalidCredentials => "Wrong username or password",
+            Self::AccountDisabled => "The account is disabled",
+            Self::TooManyLoginAttempts => "Too many login attempts",
+            Self::RefreshTokenInvalid => "The refresh token is not valid",
+            Self::RefreshTokenExpired => "The refresh token has expired",
+            Self::RefreshTokenReused => "The refresh token was already used; the device's session is revoked",
+            Self::RefreshTokenRevoked => "The refresh token has been revoked",
+            Self::DeviceMismatch => "The refresh token belongs to another device",
+            Self::SessionRevoked => "The session was logged out or revoked",
+            Self::Forbidden => "Your roles do not allow this here",
+            Self::NotFound => "Not found",
+            Self::UsernameTaken => "The username is already taken",
+            Self::OrgUnitCodeTaken => "The place code is already used",
+            Self::InvalidOrgLevel => "The place level does not fit under its parent",
+            Self::DuplicateRoleAssignment => "The person already holds this role here",
+            Self::ImportRejected => "The import was rejected; nothing was written",
+            Self::DatabaseUnavailable => "The database is unavailable",
+            Self::Internal => "Internal server error",
+        }
+    }
+
+    /// The message in Chinese (the problem's `message_zh`) when no more specific one is given.
+    pub fn message_zh(self) -> &'static str {
+        match self {
+            Self::MalformedJson => "请求体不是有效的 JSON",
+            Self::InvalidField => "字段缺失、类型错误或不被允许",
+            Self::PayloadTooLarge => "请求体过大",
+            Self::UnsupportedMediaType => "不支持的内容类型",
+            Self::InvalidQuery => "查询参数无效",
+            Self::InvalidId => "路径中的标识符无效",
+            Self::RouteNotFound => "接口不存在",
+            Self::MethodNotAllowed => "该接口不支持此请求方法",
+            Self::BadRequest => "请求无效",
+            Self::Unauthenticated => "请先登录",
+            Self::TokenMalformed => "访问令牌格式错误",
+            Self::TokenExpired => "访问令牌已过期",
+            Self::TokenSignatureInvalid => "访问令牌签名无效",
+            Self::TokenAlgorithmNotAllowed => "访问令牌使用了不允许的算法",
+            Self::TokenUnknownKey => "访问令牌由未知密钥签发",
+            Self::InvalidCredentials => "用户名或密码错误",
+            Self::AccountDisabled => "账号已停用",
+            Self::TooManyLoginAttempts => "登录尝试过于频繁，请稍后再试",
+            Self::RefreshTokenInvalid => "刷新令牌无效",
+            Self::RefreshTokenExpired => "刷新令牌已过期，请重新登录",
+            Self::RefreshTokenReused => "刷新令牌被重复使用，该设备的会话已被撤销，请重新登录",
+            Self::RefreshTokenRevoked => "刷新令牌已被撤销，请重新登录",
+            Self::DeviceMismatch => "刷新令牌不属于此设备",
+            Self::SessionRevoked => "会话已退出或被撤销，请重新登录",
+            Self::Forbidden => "您的角色无权在此执行该操作",
+            Self::NotFound => "未找到",
+            Self::UsernameTaken => "用户名已被占用",
+            Self::OrgUnitCodeTaken => "区划代码已被使用",
+            Self::InvalidOrgLevel => "层级与上级单位不匹配",
+            Self::DuplicateRoleAssignment => "该人员在此已有该角色",
+            Self::ImportRejected => "导入被拒绝，未写入任何数据",
+            Self::DatabaseUnavailable => "数据库暂不可用",
+            Self::Internal => "服务器内部错误",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error that can reach a client: a code, an English detail, optionally a Chinese detail and
+/// extra members (e.g. per-row import errors). Internal causes are kept for the log, never sent.
+#[derive(Debug)]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub detail: String,
+    pub detail_zh: Option<String>,
+    pub extra: Option<serde_json::Value>,
+    pub source: Option<anyhow::Error>,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+            detail_zh: None,
+            extra: None,
+            source: None,
+        }
+    }
+
+    /// A Chinese detail to send as `message_zh` instead of the code's generic one.
+    pub fn zh(mut self, detail_zh: impl Into<String>) -> Self {
+        self.detail_zh = Some(detail_zh.into());
+        self
+    }
+
+    /// Extra problem members (RFC 9457 extensions), merged into the body.
+    pub fn with_extra(mut self, extra: serde_json::Value) -> Self {
+        self.extra = Some(extra);
+        self
+    }
+
+    pub fn internal(source: impl Into<anyhow::Error>) -> Self {
+        let mut e = Self::new(ErrorCode::Internal, "an unexpected error occurred");
+        e.source = Some(source.into());
+        e
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    pub fn invalid_field(field: &str, reason: impl fmt::Display, reason_zh: impl fmt::Display) -> Self {
+        Self::new(ErrorCode::InvalidField, format!("{field}: {reason}"))
+            .zh(format!("{field}：{reason_zh}"))
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.detail)?;
+        if let Some(src) = &self.source {
+            write!(f, " ({src:#})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &e {
+            Error::NotFound => Self::not_found("record"),
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                let mut err = Self::new(ErrorCode::DatabaseUnavailable, "database connection lost");
+                err.source = Some(e.into());
+                err
+            }
+            _ => Self::internal(e),
+        }
+    }
+}

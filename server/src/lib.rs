@@ -1,0 +1,17 @@
+//! Closeout: the server that inspectors' and grid workers' phones sync with and that supervision
+//! offices work in. Layers: `api` (HTTP) → `domain` (rules) → `db` (storage). See docs/architecture.md.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod ids;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;
+
+pub use error::{AppError, ErrorCode};
+pub use settings::Settings;
+pub use startup::Application;

@@ -1,0 +1,258 @@
+//! Configuration, layered: built-in defaults → an optional TOML file → `CLOSEOUT_*` environment
+//! variables (`CLOSEOUT_LISTEN`, `CLOSEOUT_AUTH__ACCESS_TTL_SECS`: a double underscore nests).
+//! The resulting [`Settings`] is passed into the application; nothing reads configuration globally.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on, e.g. `127.0.0.1:8080` (port 0 picks a free port).
+    pub listen: String,
+    /// Where the SQLite file, the signing key and local photos live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL; a path (or `sqlite://path`) for SQLite. Unset: SQLite in `data_dir`.
+    pub database_url: Option<SecretString>,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub http: HttpSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub pool_size: u32,
+    /// How long SQLite waits for a lock before giving up.
+    pub busy_timeout_ms: u32,
+    /// How long a request waits for a free connection.
+    pub acquire_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HS256 signing secret for access tokens. Unset: generated once and kept in `data_dir`.
+    /// Several replicas must share it (set it here or share the key file).
+    pub jwt_secret: Option<SecretString>,
+    pub access_ttl_secs: i64,
+    /// Refresh tokens live this long after their last use: a phone offline for a month still refreshes.
+    pub refresh_ttl_days: i64,
+    /// Login attempts allowed per username per minute (0: no limit).
+    pub login_per_username_per_minute: u32,
+    /// Login attempts allowed per client IP per minute (0: no limit).
+    pub login_per_ip_per_minute: u32,
+    /// argon2id memory cost in KiB (OWASP: 19456) and passes.
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Largest JSON body accepted, in bytes.
+    pub json_limit_bytes: usize,
+    /// Worker threads (unset: one per core).
+    pub workers: Option<usize>,
+    /// Seconds in-flight requests get to finish on SIGTERM/SIGINT.
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `pretty` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info,closeout=debug`. `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./closeout-data"),
+            database_url: None,
+            database: DatabaseSettings::default(),
+            auth: AuthSettings::default(),
+            http: HttpSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            pool_size: 8,
+            busy_timeout_ms: 5_000,
+            acquire_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_days: 90,
+            login_per_username_per_minute: 10,
+            login_per_ip_per_minute: 120,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+        }
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            json_limit_bytes: 1024 * 1024,
+            workers: None,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            filter: "info".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, then `file` (or `./closeout.toml` if it exists), then `CLOSEOUT_*` variables.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::new();
+        match file {
+            Some(path) => {
+                anyhow::ensure!(path.exists(), "configuration file {} not found", path.display());
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("closeout.toml")),
+        }
+        // CLOSEOUT_CONFIG names the file; CLOSEOUT_TEST_* belong to the test harness.
+        let env = Env::prefixed("CLOSEOUT_")
+            .filter(|key| key.as_str() != "config" && !key.as_str().starts_with("test_"))
+            .split("__");
+        figment = figment.merge(env);
+        Ok(figment.extract()?)
+    }
+
+    /// The database to use: `database_url` if set, else `closeout.db` inside `data_dir`.
+    pub fn database_target(&self) -> DatabaseTarget {
+        match &self.database_url {
+            Some(url) => DatabaseTarget::from_url(url.expose_secret()),
+            None => DatabaseTarget::Sqlite(self.data_dir.join("closeout.db")),
+        }
+    }
+}
+
+/// Which backend, chosen by the URL scheme (SQLite would accept any string as a file name, so the
+/// scheme decides, never a connection attempt).
+#[derive(Clone)]
+pub enum DatabaseTarget {
+    Sqlite(PathBuf),
+    Postgres(SecretString),
+}
+
+impl DatabaseTarget {
+    pub fn from_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres(SecretString::from(url.to_owned()))
+        } else {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            Self::Sqlite(PathBuf::from(path))
+        }
+    }
+
+    /// For logs: the backend and, for PostgreSQL, the URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite {}", path.display()),
+            Self::Postgres(url) => format!("postgres {}", redact_password(url.expose_secret())),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_picks_the_backend() {
+        assert!(matches!(
+            DatabaseTarget::from_url("postgres://u@h/db"),
+            DatabaseTarget::Postgres(_)
+        ));
+        assert!(matches!(
+            DatabaseTarget::from_url("postgresql://u@h/db"),
+            DatabaseTarget::Postgres(_)
+        ));
+        match DatabaseTarget::from_url("sqlite://data/x.db") {
+            DatabaseTarget::Sqlite(p) => assert_eq!(p, PathBuf::from("data/x.db")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn passwords_never_reach_the_log() {
+        let target = DatabaseTarget::from_url("postgres://closeout:hunter2@db:5432/closeout");
+        assert_eq!(target.describe(), "postgres postgres://closeout:***@db:5432/closeout");
+        let settings = Settings {
+            database_url: Some(SecretString::from("postgres://a:hunter2@h/d".to_owned())),
+            ..Settings::default()
+        };
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn environment_overrides_file_overrides_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("closeout.toml", "listen = \"0.0.0.0:9000\"\n[auth]\naccess_ttl_secs = 60\n")?;
+            jail.set_env("CLOSEOUT_LISTEN", "127.0.0.1:7000");
+            jail.set_env("CLOSEOUT_DATA_DIR", "/srv/closeout");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.listen, "127.0.0.1:7000");
+            assert_eq!(s.auth.access_ttl_secs, 60);
+            assert_eq!(s.data_dir, PathBuf::from("/srv/closeout"));
+            assert_eq!(s.auth.refresh_ttl_days, 90);
+            Ok(())
+        });
+    }
+}
