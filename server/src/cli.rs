@@ -14,7 +14,11 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "closeout", version, about = "Closeout: field inspection and rectification with offline sync")]
+#[command(
+    name = "closeout",
+    version,
+    about = "Closeout: field inspection and rectification with offline sync"
+)]
 pub struct Cli {
     /// Configuration file (default: ./closeout.toml if present). CLOSEOUT_* variables override it.
     #[arg(long, global = true, env = "CLOSEOUT_CONFIG")]
@@ -94,17 +98,29 @@ pub fn run(command: Command, settings: Settings, console: &mut Console<'_>) -> a
         }
         Command::User(UserCommand::Add(add)) => user_add(add, &settings, console)?,
         Command::User(UserCommand::List) => user_list(&settings, console)?,
-        Command::User(UserCommand::ResetPassword { username, password_stdin }) => {
+        Command::User(UserCommand::ResetPassword {
+            username,
+            password_stdin,
+        }) => {
             let db = open_database(&settings)?;
             let (password, generated) = obtain_password(password_stdin, console)?;
-            accounts::reset_password(&mut *db.get()?, &username, &password, password_policy(&settings))?;
-            writeln!(console.output, "password of {username} reset; all its sessions are ended")?;
+            accounts::reset_password(
+                &mut *db.get()?,
+                &username,
+                &password,
+                password_policy(&settings),
+            )?;
+            writeln!(
+                console.output,
+                "password of {username} reset; all its sessions are ended"
+            )?;
             if generated {
                 writeln!(console.output, "new password (shown once): {password}")?;
             }
         }
         Command::Org(OrgCommand::Import { file }) => {
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let db = open_database(&settings)?;
             match places_import::import_csv(&mut *db.get()?, &bytes) {
                 Ok(report) => writeln!(
@@ -115,13 +131,25 @@ pub fn run(command: Command, settings: Settings, console: &mut Console<'_>) -> a
                     report.already_present
                 )?,
                 Err(e) => {
-                    writeln!(console.output, "{}\n{}", e.detail, e.detail_zh.as_deref().unwrap_or(""))?;
-                    if let Some(rows) = e.extra.as_ref().and_then(|x| x.get("errors")).and_then(|r| r.as_array()) {
+                    writeln!(
+                        console.output,
+                        "{}\n{}",
+                        e.detail,
+                        e.detail_zh.as_deref().unwrap_or("")
+                    )?;
+                    if let Some(rows) = e
+                        .extra
+                        .as_ref()
+                        .and_then(|x| x.get("errors"))
+                        .and_then(|r| r.as_array())
+                    {
                         for row in rows {
                             writeln!(
                                 console.output,
                                 "  row {}: {} / {}",
-                                row["row"], row["reason"].as_str().unwrap_or(""), row["reason_zh"].as_str().unwrap_or("")
+                                row["row"],
+                                row["reason"].as_str().unwrap_or(""),
+                                row["reason_zh"].as_str().unwrap_or("")
                             )?;
                         }
                     }
@@ -162,11 +190,18 @@ fn user_add(add: UserAdd, settings: &Settings, console: &mut Console<'_>) -> any
         roles,
     };
     let user = accounts::create_user(&mut conn, None, input, password_policy(settings))?;
-    writeln!(console.output, "created user {} ({})", user.username, user.id)?;
+    writeln!(
+        console.output,
+        "created user {} ({})",
+        user.username, user.id
+    )?;
     for r in &user.roles {
-        let place = r.org_unit.as_ref().map_or("the whole system".to_owned(), |p| {
-            format!("{} {}", p.code.as_deref().unwrap_or(""), p.name)
-        });
+        let place = r
+            .org_unit
+            .as_ref()
+            .map_or("the whole system".to_owned(), |p| {
+                format!("{} {}", p.code.as_deref().unwrap_or(""), p.name)
+            });
         writeln!(console.output, "  role {} on {}", r.role, place)?;
     }
     if generated {
@@ -194,7 +229,14 @@ fn user_list(settings: &Settings, console: &mut Console<'_>) -> anyhow::Result<(
                 })
                 .collect();
             let state = if user.active { "" } else { " (disabled)" };
-            writeln!(console.output, "{}\t{}\t{}{}", user.username, user.display_name, roles.join(","), state)?;
+            writeln!(
+                console.output,
+                "{}\t{}\t{}{}",
+                user.username,
+                user.display_name,
+                roles.join(","),
+                state
+            )?;
         }
     }
     Ok(())

@@ -141,7 +141,9 @@ impl ErrorCode {
             Self::TooManyLoginAttempts => "Too many login attempts",
             Self::RefreshTokenInvalid => "The refresh token is not valid",
             Self::RefreshTokenExpired => "The refresh token has expired",
-            Self::RefreshTokenReused => "The refresh token was already used; the device's session is revoked",
+            Self::RefreshTokenReused => {
+                "The refresh token was already used; the device's session is revoked"
+            }
             Self::RefreshTokenRevoked => "The refresh token has been revoked",
             Self::DeviceMismatch => "The refresh token belongs to another device",
             Self::SessionRevoked => "The session was logged out or revoked",
@@ -247,7 +249,11 @@ impl AppError {
         Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }
 
-    pub fn invalid_field(field: &str, reason: impl fmt::Display, reason_zh: impl fmt::Display) -> Self {
+    pub fn invalid_field(
+        field: &str,
+        reason: impl fmt::Display,
+        reason_zh: impl fmt::Display,
+    ) -> Self {
         Self::new(ErrorCode::InvalidField, format!("{field}: {reason}"))
             .zh(format!("{field}：{reason_zh}"))
     }

@@ -141,7 +141,11 @@ impl Settings {
         let mut figment = Figment::new();
         match file {
             Some(path) => {
-                anyhow::ensure!(path.exists(), "configuration file {} not found", path.display());
+                anyhow::ensure!(
+                    path.exists(),
+                    "configuration file {} not found",
+                    path.display()
+                );
                 figment = figment.merge(Toml::file(path));
             }
             None => figment = figment.merge(Toml::file("closeout.toml")),
@@ -233,7 +237,10 @@ mod tests {
     #[test]
     fn passwords_never_reach_the_log() {
         let target = DatabaseTarget::from_url("postgres://closeout:hunter2@db:5432/closeout");
-        assert_eq!(target.describe(), "postgres postgres://closeout:***@db:5432/closeout");
+        assert_eq!(
+            target.describe(),
+            "postgres postgres://closeout:***@db:5432/closeout"
+        );
         let settings = Settings {
             database_url: Some(SecretString::from("postgres://a:hunter2@h/d".to_owned())),
             ..Settings::default()
@@ -242,9 +249,13 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's test jail dictates the closure's error type
     fn environment_overrides_file_overrides_defaults() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("closeout.toml", "listen = \"0.0.0.0:9000\"\n[auth]\naccess_ttl_secs = 60\n")?;
+            jail.create_file(
+                "closeout.toml",
+                "listen = \"0.0.0.0:9000\"\n[auth]\naccess_ttl_secs = 60\n",
+            )?;
             jail.set_env("CLOSEOUT_LISTEN", "127.0.0.1:7000");
             jail.set_env("CLOSEOUT_DATA_DIR", "/srv/closeout");
             let s = Settings::load(None).map_err(|e| e.to_string())?;

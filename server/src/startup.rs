@@ -63,7 +63,11 @@ impl Application {
             let json_limit = app_state.settings.http.json_limit_bytes;
             App::new()
                 .app_data(web::Data::new(app_state.clone()))
-                .app_data(web::JsonConfig::default().limit(json_limit).error_handler(problem::json_error))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(json_limit)
+                        .error_handler(problem::json_error),
+                )
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .app_data(web::QueryConfig::default().error_handler(problem::query_error))
                 .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))
@@ -71,7 +75,11 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .route(
                     "/docs",
-                    web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish() }),
+                    web::get().to(|| async {
+                        HttpResponse::PermanentRedirect()
+                            .insert_header((header::LOCATION, "/docs/"))
+                            .finish()
+                    }),
                 )
                 .configure(api::configure)
                 .default_service(web::to(problem::route_not_found))
@@ -108,8 +116,13 @@ impl Application {
 }
 
 fn announce_first_admin(settings: &Settings, port: u16) {
-    let host = settings.listen.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
-    tracing::warn!("no user accounts exist yet; create the first administrator with `closeout user add`");
+    let host = settings
+        .listen
+        .rsplit_once(':')
+        .map_or("127.0.0.1", |(h, _)| h);
+    tracing::warn!(
+        "no user accounts exist yet; create the first administrator with `closeout user add`"
+    );
     eprintln!(
         "\n  No user accounts exist yet. Create the first administrator (run it with the same\n  \
          CLOSEOUT_DATA_DIR / CLOSEOUT_DATABASE_URL as this server):\n\n    \

@@ -23,7 +23,8 @@ impl FromRequest for Authenticated {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let bearer = bearer_token(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
+            let state =
+                state.ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
             let token = bearer?;
             let keys = state.keys.clone();
             let caller = state
@@ -36,15 +37,22 @@ impl FromRequest for Authenticated {
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| AppError::new(ErrorCode::Unauthenticated, "send `Authorization: Bearer <access token>`"))?;
-    let value = value
-        .to_str()
-        .map_err(|_| AppError::new(ErrorCode::TokenMalformed, "the Authorization header is not text"))?;
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        AppError::new(
+            ErrorCode::Unauthenticated,
+            "send `Authorization: Bearer <access token>`",
+        )
+    })?;
+    let value = value.to_str().map_err(|_| {
+        AppError::new(
+            ErrorCode::TokenMalformed,
+            "the Authorization header is not text",
+        )
+    })?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(token.trim().to_owned())
         }
         _ => Err(AppError::new(

@@ -17,20 +17,23 @@ use utoipa_swagger_ui::SwaggerUi;
 
 /// Registers every route: `/api/v1/*`, operations endpoints, the OpenAPI document and its UI.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(ops::healthz)
-        .service(ops::readyz)
-        .service(ops::metrics)
+    // Resources (not per-method services), so a wrong method on a known path answers 405.
+    cfg.service(web::resource("/healthz").get(ops::healthz))
+        .service(web::resource("/readyz").get(ops::readyz))
+        .service(web::resource("/metrics").get(ops::metrics))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::ApiDoc::openapi()))
         .service(
             web::scope("/api/v1")
-                .service(auth::login)
-                .service(auth::refresh)
-                .service(auth::logout)
-                .service(auth::me)
-                .service(org_units::list)
-                .service(org_units::get_one)
-                .service(org_units::create)
-                .service(users::list)
-                .service(users::create),
+                .service(web::resource("/auth/login").post(auth::login))
+                .service(web::resource("/auth/refresh").post(auth::refresh))
+                .service(web::resource("/auth/logout").post(auth::logout))
+                .service(web::resource("/me").get(auth::me))
+                .service(
+                    web::resource("/org-units")
+                        .get(org_units::list)
+                        .post(org_units::create),
+                )
+                .service(web::resource("/org-units/{id}").get(org_units::get_one))
+                .service(web::resource("/users").get(users::list).post(users::create)),
         );
 }

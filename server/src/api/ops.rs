@@ -2,7 +2,7 @@
 
 use super::state::AppState;
 use crate::error::{AppError, ErrorCode};
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
 use diesel::connection::SimpleConnection;
 use serde::Serialize;
 
@@ -13,8 +13,9 @@ pub struct Health {
 }
 
 /// The process is up (no dependency checked).
-#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
-#[get("/healthz")]
+#[utoipa::path(
+    get,
+    path = "/healthz",tag = "operations", responses((status = 200, body = Health)))]
 pub async fn healthz() -> web::Json<Health> {
     web::Json(Health {
         status: "ok",
@@ -30,17 +31,21 @@ pub struct Readiness {
 
 /// Ready to serve: the database answers. 503 `database_unavailable` otherwise.
 #[utoipa::path(
+    get,
+    path = "/readyz",
     tag = "operations",
     responses((status = 200, body = Readiness), (status = 503, body = super::problem::Problem))
 )]
-#[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readiness>, AppError> {
     let backend = state.db.backend().as_str();
     state
         .db
         .run(|conn| {
             conn.batch_execute("SELECT 1").map_err(|e| {
-                let mut err = AppError::new(ErrorCode::DatabaseUnavailable, "the database does not answer");
+                let mut err = AppError::new(
+                    ErrorCode::DatabaseUnavailable,
+                    "the database does not answer",
+                );
                 err.source = Some(e.into());
                 err
             })
@@ -53,8 +58,9 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readiness>, 
 }
 
 /// Prometheus text format: request counts and latencies by route, database pool use.
-#[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain")))]
-#[get("/metrics")]
+#[utoipa::path(
+    get,
+    path = "/metrics",tag = "operations", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let (open, idle) = state.db.pool_state();
     state.metrics.db_connections.set(i64::from(open));

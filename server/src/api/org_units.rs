@@ -5,7 +5,7 @@ use super::state::AppState;
 use crate::domain::places::{self, NewOrgUnit, OrgUnit};
 use crate::error::AppError;
 use crate::ids::OrgUnitId;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -19,12 +19,13 @@ pub struct ListOrgUnits {
 
 /// Places the caller can see (every subtree they hold a role on), parents before children.
 #[utoipa::path(
+    get,
+    path = "/api/v1/org-units",
     tag = "places",
     params(ListOrgUnits),
     responses((status = 200, body = Vec<OrgUnit>), (status = 401, body = super::problem::Problem)),
     security(("bearer" = []))
 )]
-#[get("/org-units")]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Authenticated,
@@ -42,24 +43,30 @@ pub async fn list(
 
 /// One place (404 if the caller cannot see it).
 #[utoipa::path(
+    get,
+    path = "/api/v1/org-units/{id}",
     tag = "places",
     params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = OrgUnit), (status = 404, body = super::problem::Problem)),
     security(("bearer" = []))
 )]
-#[get("/org-units/{id}")]
 pub async fn get_one(
     state: web::Data<AppState>,
     caller: Authenticated,
     id: web::Path<uuid::Uuid>,
 ) -> Result<web::Json<OrgUnit>, AppError> {
     let id = OrgUnitId::from(id.into_inner());
-    let unit = state.db.run(move |conn| places::get(conn, &caller.0, &id)).await?;
+    let unit = state
+        .db
+        .run(move |conn| places::get(conn, &caller.0, &id))
+        .await?;
     Ok(web::Json(unit))
 }
 
 /// Add a place under a parent (admin of the parent's subtree) or a root (system admin).
 #[utoipa::path(
+    post,
+    path = "/api/v1/org-units",
     tag = "places",
     request_body = NewOrgUnit,
     responses(
@@ -70,13 +77,15 @@ pub async fn get_one(
     ),
     security(("bearer" = []))
 )]
-#[post("/org-units")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Authenticated,
     body: web::Json<NewOrgUnit>,
 ) -> Result<HttpResponse, AppError> {
     let input = body.into_inner();
-    let unit = state.db.run(move |conn| places::create(conn, &caller.0, input)).await?;
+    let unit = state
+        .db
+        .run(move |conn| places::create(conn, &caller.0, input))
+        .await?;
     Ok(HttpResponse::Created().json(unit))
 }

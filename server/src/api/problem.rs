@@ -46,23 +46,35 @@ impl ResponseError for AppError {
             status: self.code.status(),
             detail,
             code: self.code,
-            message_zh: self.detail_zh.clone().unwrap_or_else(|| self.code.message_zh().to_owned()),
+            message_zh: self
+                .detail_zh
+                .clone()
+                .unwrap_or_else(|| self.code.message_zh().to_owned()),
         };
         let mut body = serde_json::to_value(&problem).unwrap_or_default();
-        if let (Some(serde_json::Value::Object(extra)), serde_json::Value::Object(map)) = (&self.extra, &mut body) {
+        if let (Some(serde_json::Value::Object(extra)), serde_json::Value::Object(map)) =
+            (&self.extra, &mut body)
+        {
             for (k, v) in extra {
                 map.entry(k.clone()).or_insert_with(|| v.clone());
             }
         }
         let mut response = HttpResponse::build(self.status_code());
         response.content_type(PROBLEM_JSON);
-        if self.code == ErrorCode::TooManyLoginAttempts {
-            if let Some(secs) = self.extra.as_ref().and_then(|e| e.get("retry_after_secs")).and_then(|v| v.as_u64()) {
-                response.insert_header((header::RETRY_AFTER, secs.to_string()));
-            }
+        if self.code == ErrorCode::TooManyLoginAttempts
+            && let Some(secs) = self
+                .extra
+                .as_ref()
+                .and_then(|e| e.get("retry_after_secs"))
+                .and_then(|v| v.as_u64())
+        {
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         if self.code.status() == 401 {
-            response.insert_header((header::WWW_AUTHENTICATE, format!("Bearer error=\"{}\"", self.code)));
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                format!("Bearer error=\"{}\"", self.code),
+            ));
         }
         response.body(body.to_string())
     }
@@ -76,9 +88,10 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
             ErrorCode::PayloadTooLarge,
             format!("the body is {length} bytes; at most {limit} are accepted"),
         ),
-        JsonPayloadError::Overflow { limit } => {
-            AppError::new(ErrorCode::PayloadTooLarge, format!("the body exceeds {limit} bytes"))
-        }
+        JsonPayloadError::Overflow { limit } => AppError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body exceeds {limit} bytes"),
+        ),
         JsonPayloadError::ContentType => AppError::new(
             ErrorCode::UnsupportedMediaType,
             "send the body as JSON with `Content-Type: application/json`",
@@ -145,5 +158,7 @@ pub fn ensure_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHand
             problem.headers_mut().insert(name.clone(), value.clone());
         }
     }
-    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, problem).map_into_right_body()))
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, problem).map_into_right_body(),
+    ))
 }

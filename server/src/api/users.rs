@@ -4,7 +4,7 @@ use super::extract::Authenticated;
 use super::state::AppState;
 use crate::domain::accounts::{self, NewUser, User};
 use crate::error::AppError;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -18,12 +18,13 @@ pub struct ListUsers {
 
 /// Users holding a role in the admin's places (all users for a system admin), by username.
 #[utoipa::path(
+    get,
+    path = "/api/v1/users",
     tag = "users",
     params(ListUsers),
     responses((status = 200, body = Vec<User>), (status = 403, body = super::problem::Problem)),
     security(("bearer" = []))
 )]
-#[get("/users")]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Authenticated,
@@ -40,6 +41,8 @@ pub async fn list(
 
 /// Create a user with roles; each role's place must be within the admin's subtree.
 #[utoipa::path(
+    post,
+    path = "/api/v1/users",
     tag = "users",
     request_body = NewUser,
     responses(
@@ -50,7 +53,6 @@ pub async fn list(
     ),
     security(("bearer" = []))
 )]
-#[post("/users")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Authenticated,

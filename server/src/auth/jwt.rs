@@ -50,7 +50,10 @@ impl JwtKeys {
     }
 
     /// The configured secret, else the one kept in `data_dir` (generated on first start).
-    pub fn load_or_create(configured: Option<&SecretString>, data_dir: &Path) -> anyhow::Result<Self> {
+    pub fn load_or_create(
+        configured: Option<&SecretString>,
+        data_dir: &Path,
+    ) -> anyhow::Result<Self> {
         if let Some(secret) = configured {
             anyhow::ensure!(
                 secret.expose_secret().len() >= 32,
@@ -78,7 +81,12 @@ impl JwtKeys {
         &self.kid
     }
 
-    pub fn issue(&self, session: SessionRef<'_>, now: i64, ttl_secs: i64) -> anyhow::Result<String> {
+    pub fn issue(
+        &self,
+        session: SessionRef<'_>,
+        now: i64,
+        ttl_secs: i64,
+    ) -> anyhow::Result<String> {
         let claims = Claims {
             sub: session.user_id.to_owned(),
             did: session.device_id.to_owned(),
@@ -97,7 +105,10 @@ impl JwtKeys {
         if header.alg != "HS256" {
             return Err(AppError::new(
                 ErrorCode::TokenAlgorithmNotAllowed,
-                format!("algorithm `{}` is not accepted; tokens are HS256", header.alg),
+                format!(
+                    "algorithm `{}` is not accepted; tokens are HS256",
+                    header.alg
+                ),
             ));
         }
         if header.kid.as_deref() != Some(self.kid.as_str()) {
@@ -113,9 +124,18 @@ impl JwtKeys {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => AppError::new(ErrorCode::TokenExpired, "the access token has expired; refresh it"),
-                ErrorKind::InvalidSignature => AppError::new(ErrorCode::TokenSignatureInvalid, "the token's signature does not match its content"),
-                _ => AppError::new(ErrorCode::TokenMalformed, format!("the token is not valid: {e}")),
+                ErrorKind::ExpiredSignature => AppError::new(
+                    ErrorCode::TokenExpired,
+                    "the access token has expired; refresh it",
+                ),
+                ErrorKind::InvalidSignature => AppError::new(
+                    ErrorCode::TokenSignatureInvalid,
+                    "the token's signature does not match its content",
+                ),
+                _ => AppError::new(
+                    ErrorCode::TokenMalformed,
+                    format!("the token is not valid: {e}"),
+                ),
             })
     }
 }
@@ -137,9 +157,15 @@ struct RawHeader {
 /// Reads the header without trusting it, so that `alg: none` is named as such rather than failing
 /// as an unknown algorithm deep inside the JWT library.
 fn peek_header(token: &str) -> Result<RawHeader, AppError> {
-    let malformed = || AppError::new(ErrorCode::TokenMalformed, "the token is not a JWT (header.payload.signature)");
+    let malformed = || {
+        AppError::new(
+            ErrorCode::TokenMalformed,
+            "the token is not a JWT (header.payload.signature)",
+        )
+    };
     let mut parts = token.split('.');
-    let (Some(header), Some(_payload), Some(_signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(_payload), Some(_signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(malformed());
     };
@@ -192,17 +218,35 @@ mod tests {
         let k = keys();
         let now = chrono::Utc::now().timestamp();
         let expired = k.issue(S, now - 3600, 60).unwrap();
-        assert_eq!(k.verify(&expired).unwrap_err().code, ErrorCode::TokenExpired);
+        assert_eq!(
+            k.verify(&expired).unwrap_err().code,
+            ErrorCode::TokenExpired
+        );
         assert_eq!(k.verify("abc").unwrap_err().code, ErrorCode::TokenMalformed);
         let good = k.issue(S, now, 60).unwrap();
         let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
-        parts[1] = URL_SAFE_NO_PAD.encode(br#"{"sub":"admin","did":"d","sid":"s1","iat":0,"exp":9999999999,"iss":"closeout"}"#);
-        assert_eq!(k.verify(&parts.join(".")).unwrap_err().code, ErrorCode::TokenSignatureInvalid);
-        let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
-        assert_eq!(k.verify(&none).unwrap_err().code, ErrorCode::TokenAlgorithmNotAllowed);
+        parts[1] = URL_SAFE_NO_PAD.encode(
+            br#"{"sub":"admin","did":"d","sid":"s1","iat":0,"exp":9999999999,"iss":"closeout"}"#,
+        );
+        assert_eq!(
+            k.verify(&parts.join(".")).unwrap_err().code,
+            ErrorCode::TokenSignatureInvalid
+        );
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+            parts[1]
+        );
+        assert_eq!(
+            k.verify(&none).unwrap_err().code,
+            ErrorCode::TokenAlgorithmNotAllowed
+        );
         let other = JwtKeys::from_secret(b"another secret that is long enough!!");
         let foreign = other.issue(S, now, 60).unwrap();
-        assert_eq!(k.verify(&foreign).unwrap_err().code, ErrorCode::TokenUnknownKey);
+        assert_eq!(
+            k.verify(&foreign).unwrap_err().code,
+            ErrorCode::TokenUnknownKey
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! argon2id password hashes in PHC string form (parameters travel inside the hash, so raising
 //! the cost later still verifies old hashes).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 #[derive(Debug, Clone, Copy)]
@@ -27,7 +29,9 @@ pub fn hash(password: &str, policy: PasswordPolicy) -> anyhow::Result<String> {
 /// True when `password` matches `phc_hash`. A malformed stored hash never matches.
 pub fn verify(password: &str, phc_hash: &str) -> bool {
     match PasswordHash::new(phc_hash) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }

@@ -32,14 +32,18 @@ impl LoginLimiter {
             if limiter.len() > SWEEP_ABOVE {
                 limiter.retain_recent();
             }
-            limiter.check_key(&ip).map_err(|not_until| not_until.wait_time_from(now))?;
+            limiter
+                .check_key(&ip)
+                .map_err(|not_until| not_until.wait_time_from(now))?;
         }
         if let Some(limiter) = &self.per_username {
             if limiter.len() > SWEEP_ABOVE {
                 limiter.retain_recent();
             }
             let key = username.trim().to_lowercase();
-            limiter.check_key(&key).map_err(|not_until| not_until.wait_time_from(now))?;
+            limiter
+                .check_key(&key)
+                .map_err(|not_until| not_until.wait_time_from(now))?;
         }
         Ok(())
     }
@@ -57,7 +61,10 @@ mod tests {
             assert!(limiter.check("wang", ip(n)).is_ok());
         }
         assert!(limiter.check("wang", ip(9)).is_err());
-        assert!(limiter.check("WANG ", ip(9)).is_err(), "case and spaces do not dodge the limit");
+        assert!(
+            limiter.check("WANG ", ip(9)).is_err(),
+            "case and spaces do not dodge the limit"
+        );
         assert!(limiter.check("li", ip(9)).is_ok());
     }
 

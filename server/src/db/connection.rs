@@ -50,7 +50,8 @@ impl ManageConnection for ConnectionManager {
                 .map_err(r2d2::Error::ConnectionError),
             DatabaseTarget::Sqlite(path) => {
                 let path = path.to_string_lossy();
-                let mut conn = SqliteConnection::establish(&path).map_err(r2d2::Error::ConnectionError)?;
+                let mut conn =
+                    SqliteConnection::establish(&path).map_err(r2d2::Error::ConnectionError)?;
                 // busy_timeout first: switching to WAL itself may have to wait for a lock.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
@@ -64,7 +65,8 @@ impl ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
@@ -111,7 +113,10 @@ impl Db {
     /// A connection for synchronous code (CLI, start-up, background jobs on their own thread).
     pub fn get(&self) -> Result<PooledConnection<ConnectionManager>, AppError> {
         self.pool.get().map_err(|e| {
-            let mut err = AppError::new(ErrorCode::DatabaseUnavailable, "no database connection available");
+            let mut err = AppError::new(
+                ErrorCode::DatabaseUnavailable,
+                "no database connection available",
+            );
             err.source = Some(e.into());
             err
         })
@@ -149,7 +154,9 @@ where
 {
     type Manager = <DbConnection as Connection>::TransactionManager;
     match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
         DbConnection::Postgres(_) => Manager::begin_transaction(conn)?,
     }
     match work(conn) {

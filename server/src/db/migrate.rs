@@ -18,14 +18,22 @@ type MigrationError = Box<dyn std::error::Error + Send + Sync>;
 /// Applies pending migrations; returns the versions applied (empty when already up to date).
 pub fn run_pending(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
     let applied = match conn {
-        DbConnection::Sqlite(c) => c.immediate_transaction(|c| -> Result<Vec<String>, MigrationError> {
-            Ok(c.run_pending_migrations(SQLITE)?.iter().map(|v| v.to_string()).collect())
-        }),
+        DbConnection::Sqlite(c) => {
+            c.immediate_transaction(|c| -> Result<Vec<String>, MigrationError> {
+                Ok(c.run_pending_migrations(SQLITE)?
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect())
+            })
+        }
         DbConnection::Postgres(c) => c.transaction(|c| -> Result<Vec<String>, MigrationError> {
             diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
                 .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
                 .execute(c)?;
-            Ok(c.run_pending_migrations(POSTGRES)?.iter().map(|v| v.to_string()).collect())
+            Ok(c.run_pending_migrations(POSTGRES)?
+                .iter()
+                .map(|v| v.to_string())
+                .collect())
         }),
     };
     applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))

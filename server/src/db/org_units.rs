@@ -7,11 +7,18 @@ use crate::ids::OrgUnitId;
 use diesel::prelude::*;
 
 pub fn insert(conn: &mut DbConnection, row: &OrgUnitRow) -> QueryResult<()> {
-    diesel::insert_into(ou::org_units).values(row).execute(conn).map(|_| ())
+    diesel::insert_into(ou::org_units)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConnection, id: &OrgUnitId) -> QueryResult<Option<OrgUnitRow>> {
-    ou::org_units.find(id).select(OrgUnitRow::as_select()).first(conn).optional()
+    ou::org_units
+        .find(id)
+        .select(OrgUnitRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn find_by_code(conn: &mut DbConnection, code: &str) -> QueryResult<Option<OrgUnitRow>> {
@@ -51,5 +58,8 @@ pub fn list_in_subtrees(
     if let Some(parent) = parent {
         query = query.filter(ou::parent_id.eq(parent.clone()));
     }
-    query.order((ou::depth, ou::code, ou::name)).limit(limit).load(conn)
+    query
+        .order((ou::depth, ou::code, ou::name))
+        .limit(limit)
+        .load(conn)
 }

@@ -8,7 +8,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 pub fn insert(conn: &mut DbConnection, row: &RefreshTokenRow) -> QueryResult<()> {
-    diesel::insert_into(rt::refresh_tokens).values(row).execute(conn).map(|_| ())
+    diesel::insert_into(rt::refresh_tokens)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn find_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<RefreshTokenRow>> {
@@ -20,7 +23,11 @@ pub fn find_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<R
 }
 
 /// Marks a token as used, only if nobody else did first: returns false when it lost that race.
-pub fn mark_rotated(conn: &mut DbConnection, id: &RefreshTokenId, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn mark_rotated(
+    conn: &mut DbConnection,
+    id: &RefreshTokenId,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
     let n = diesel::update(rt::refresh_tokens.find(id).filter(rt::rotated_at.is_null()))
         .set(rt::rotated_at.eq(now))
         .execute(conn)?;
@@ -33,13 +40,20 @@ pub fn revoke_family(
     now: NaiveDateTime,
     reason: &str,
 ) -> QueryResult<usize> {
-    diesel::update(rt::refresh_tokens.filter(rt::family_id.eq(family).and(rt::revoked_at.is_null())))
-        .set((rt::revoked_at.eq(now), rt::revoked_reason.eq(reason)))
-        .execute(conn)
+    diesel::update(
+        rt::refresh_tokens.filter(rt::family_id.eq(family).and(rt::revoked_at.is_null())),
+    )
+    .set((rt::revoked_at.eq(now), rt::revoked_reason.eq(reason)))
+    .execute(conn)
 }
 
 /// Revokes every live token of a user (password reset, account disabled).
-pub fn revoke_user(conn: &mut DbConnection, user: &UserId, now: NaiveDateTime, reason: &str) -> QueryResult<usize> {
+pub fn revoke_user(
+    conn: &mut DbConnection,
+    user: &UserId,
+    now: NaiveDateTime,
+    reason: &str,
+) -> QueryResult<usize> {
     diesel::update(rt::refresh_tokens.filter(rt::user_id.eq(user).and(rt::revoked_at.is_null())))
         .set((rt::revoked_at.eq(now), rt::revoked_reason.eq(reason)))
         .execute(conn)

@@ -8,11 +8,18 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 pub fn insert(conn: &mut DbConnection, row: &UserRow) -> QueryResult<()> {
-    diesel::insert_into(users::table).values(row).execute(conn).map(|_| ())
+    diesel::insert_into(users::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConnection, id: &UserId) -> QueryResult<Option<UserRow>> {
-    users::table.find(id).select(UserRow::as_select()).first(conn).optional()
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn find_by_username(conn: &mut DbConnection, username: &str) -> QueryResult<Option<UserRow>> {
@@ -27,7 +34,12 @@ pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
     users::table.count().get_result(conn)
 }
 
-pub fn set_password(conn: &mut DbConnection, id: &UserId, hash: &str, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn set_password(
+    conn: &mut DbConnection,
+    id: &UserId,
+    hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
         .execute(conn)
@@ -48,8 +60,11 @@ pub fn assignments_of(
     role_assignments::table
         .left_join(org_units::table)
         .filter(role_assignments::user_id.eq(user))
-        .select((RoleAssignmentRow::as_select(), Option::<OrgUnitRow>::as_select()))
-        .order(role_assignments::created_at)
+        .select((
+            RoleAssignmentRow::as_select(),
+            Option::<OrgUnitRow>::as_select(),
+        ))
+        .order((role_assignments::created_at, role_assignments::id))
         .load(conn)
 }
 

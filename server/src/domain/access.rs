@@ -51,7 +51,9 @@ impl Caller {
 
     /// Holds any role on a subtree that contains `place`.
     pub fn can_see(&self, place: Place<'_>) -> bool {
-        self.grants.iter().any(|g| place.path.starts_with(&g.subtree_path))
+        self.grants
+            .iter()
+            .any(|g| place.path.starts_with(&g.subtree_path))
     }
 
     /// The subtrees the caller sees, minimal (none inside another), for scoping list queries.
@@ -115,8 +117,11 @@ pub fn require_any(caller: &Caller, role: Role) -> Result<Vec<String>, AppError>
 }
 
 fn forbidden(role: Role) -> AppError {
-    AppError::new(ErrorCode::Forbidden, format!("this needs the `{role}` role for this place"))
-        .zh(format!("此操作需要本区域的“{}”角色", role.name_zh()))
+    AppError::new(
+        ErrorCode::Forbidden,
+        format!("this needs the `{role}` role for this place"),
+    )
+    .zh(format!("此操作需要本区域的“{}”角色", role.name_zh()))
 }
 
 fn minimal_prefixes<'a>(paths: impl Iterator<Item = &'a str>) -> Vec<String> {
@@ -163,7 +168,10 @@ mod tests {
         let c = caller(&[(Role::GridWorker, VILLAGE_A)]);
         assert!(c.can_see(Place { path: GRID_A1 }));
         assert!(!c.can_see(Place { path: VILLAGE_B }));
-        assert!(!c.can_see(Place { path: TOWN }), "a subtree does not include its parent");
+        assert!(
+            !c.can_see(Place { path: TOWN }),
+            "a subtree does not include its parent"
+        );
         let b = require(&c, Role::GridWorker, Place { path: VILLAGE_B }, "issue").unwrap_err();
         assert_eq!(b.code, ErrorCode::NotFound);
         let a = require(&c, Role::Supervisor, Place { path: VILLAGE_A }, "issue").unwrap_err();

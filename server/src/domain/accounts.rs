@@ -88,7 +88,11 @@ pub fn create_user(
     validate_password(&input.password)?;
     let display_name = input.display_name.trim().to_owned();
     if !(1..=64).contains(&display_name.chars().count()) {
-        return Err(AppError::invalid_field("display_name", "must be 1–64 characters", "须为 1–64 个字符"));
+        return Err(AppError::invalid_field(
+            "display_name",
+            "must be 1–64 characters",
+            "须为 1–64 个字符",
+        ));
     }
     for (i, grant) in input.roles.iter().enumerate() {
         if input.roles[..i].contains(grant) {
@@ -106,7 +110,8 @@ pub fn create_user(
         for grant in &input.roles {
             let place = match &grant.org_unit_id {
                 Some(id) => {
-                    let row = org_units::find(conn, id)?.ok_or_else(|| AppError::not_found("org unit"))?;
+                    let row = org_units::find(conn, id)?
+                        .ok_or_else(|| AppError::not_found("org unit"))?;
                     if let Some(actor) = actor {
                         access::require(actor, Role::Admin, Place { path: &row.path }, "org unit")?;
                     }
@@ -173,7 +178,10 @@ fn to_user(row: UserRow, roles: Vec<RoleAssignment>) -> User {
 }
 
 /// The roles a user holds, with their places, as grants for authorization and as views for `/me`.
-pub fn roles_of(conn: &mut DbConnection, user: &UserId) -> Result<Vec<(access::Grant, RoleAssignment)>, AppError> {
+pub fn roles_of(
+    conn: &mut DbConnection,
+    user: &UserId,
+) -> Result<Vec<(access::Grant, RoleAssignment)>, AppError> {
     users::assignments_of(conn, user)?
         .into_iter()
         .map(|(assignment, place)| {
@@ -184,7 +192,9 @@ pub fn roles_of(conn: &mut DbConnection, user: &UserId) -> Result<Vec<(access::G
             let grant = access::Grant {
                 role,
                 org_unit_id: assignment.org_unit_id.clone(),
-                subtree_path: place.as_ref().map_or_else(|| SYSTEM_PATH.to_owned(), |p| p.path.clone()),
+                subtree_path: place
+                    .as_ref()
+                    .map_or_else(|| SYSTEM_PATH.to_owned(), |p| p.path.clone()),
             };
             let view = RoleAssignment {
                 role,
@@ -197,13 +207,21 @@ pub fn roles_of(conn: &mut DbConnection, user: &UserId) -> Result<Vec<(access::G
 
 pub fn get(conn: &mut DbConnection, id: &UserId) -> Result<User, AppError> {
     let row = users::find(conn, id)?.ok_or_else(|| AppError::not_found("user"))?;
-    let roles = roles_of(conn, id)?.into_iter().map(|(_, view)| view).collect();
+    let roles = roles_of(conn, id)?
+        .into_iter()
+        .map(|(_, view)| view)
+        .collect();
     Ok(to_user(row, roles))
 }
 
 /// Users an admin may manage: all for a system admin, else those holding a role in the admin's
 /// subtrees. Keyset-paginated by username.
-pub fn list(conn: &mut DbConnection, caller: &Caller, after: Option<&str>, limit: i64) -> Result<Vec<User>, AppError> {
+pub fn list(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<User>, AppError> {
     let subtrees = access::require_any(caller, Role::Admin)?;
     let rows = if subtrees.iter().any(|p| p == SYSTEM_PATH) {
         users::list(conn, after, limit)?
@@ -212,18 +230,27 @@ pub fn list(conn: &mut DbConnection, caller: &Caller, after: Option<&str>, limit
     };
     rows.into_iter()
         .map(|row| {
-            let roles = roles_of(conn, &row.id)?.into_iter().map(|(_, view)| view).collect();
+            let roles = roles_of(conn, &row.id)?
+                .into_iter()
+                .map(|(_, view)| view)
+                .collect();
             Ok(to_user(row, roles))
         })
         .collect()
 }
 
 /// Sets a new password and ends every session of the user (their phones must log in again).
-pub fn reset_password(conn: &mut DbConnection, username: &str, new_password: &str, policy: PasswordPolicy) -> Result<(), AppError> {
+pub fn reset_password(
+    conn: &mut DbConnection,
+    username: &str,
+    new_password: &str,
+    policy: PasswordPolicy,
+) -> Result<(), AppError> {
     validate_password(new_password)?;
     let hash = password::hash(new_password, policy).map_err(AppError::internal)?;
     write_transaction(conn, |conn| {
-        let user = users::find_by_username(conn, username)?.ok_or_else(|| AppError::not_found("user"))?;
+        let user =
+            users::find_by_username(conn, username)?.ok_or_else(|| AppError::not_found("user"))?;
         let now = super::now();
         users::set_password(conn, &user.id, &hash, now)?;
         refresh_tokens::revoke_user(conn, &user.id, now, "password_reset")?;

@@ -10,7 +10,9 @@ use closeout_sync_protocol::Role;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OrgLevel {
     Province,
@@ -77,7 +79,9 @@ impl FromStr for OrgLevel {
             other => {
                 return Err(AppError::invalid_field(
                     "level",
-                    format!("unknown level `{other}` (province, city, county, township, village, grid, building)"),
+                    format!(
+                        "unknown level `{other}` (province, city, county, township, village, grid, building)"
+                    ),
                     format!("未知层级“{other}”（省、市、县/区、乡镇/街道、村/社区、网格、楼栋）"),
                 ));
             }
@@ -98,7 +102,9 @@ pub fn ancestor_division_codes(code: &str) -> Vec<String> {
         OrgLevel::City => &[2],
         _ => &[],
     };
-    cuts.iter().map(|&n| format!("{:0<12}", &code[..n])).collect()
+    cuts.iter()
+        .map(|&n| format!("{:0<12}", &code[..n]))
+        .collect()
 }
 
 /// A place code: a 12-digit division code, or for grids and buildings any short code of
@@ -106,7 +112,9 @@ pub fn ancestor_division_codes(code: &str) -> Vec<String> {
 pub fn validate_code(code: &str) -> Result<(), AppError> {
     let ok = !code.is_empty()
         && code.len() <= 32
-        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -123,7 +131,11 @@ pub fn validate_name(name: &str) -> Result<(), AppError> {
     if (1..=100).contains(&n) {
         Ok(())
     } else {
-        Err(AppError::invalid_field("name", "must be 1–100 characters", "须为 1–100 个字符"))
+        Err(AppError::invalid_field(
+            "name",
+            "must be 1–100 characters",
+            "须为 1–100 个字符",
+        ))
     }
 }
 
@@ -145,7 +157,11 @@ impl TryFrom<OrgUnitRow> for OrgUnit {
     fn try_from(row: OrgUnitRow) -> Result<Self, AppError> {
         Ok(Self {
             level: row.level.parse().map_err(|_| {
-                AppError::internal(anyhow::anyhow!("stored org unit {} has level {}", row.id, row.level))
+                AppError::internal(anyhow::anyhow!(
+                    "stored org unit {} has level {}",
+                    row.id,
+                    row.level
+                ))
             })?,
             id: row.id,
             code: row.code,
@@ -178,7 +194,11 @@ pub fn new_row(input: &NewOrgUnit, parent: Option<&OrgUnitRow>) -> Result<OrgUni
         if !parent_level.can_hold(input.level) {
             return Err(AppError::new(
                 ErrorCode::InvalidOrgLevel,
-                format!("a {} cannot be placed under a {}", input.level.as_str(), parent_level.as_str()),
+                format!(
+                    "a {} cannot be placed under a {}",
+                    input.level.as_str(),
+                    parent_level.as_str()
+                ),
             ));
         }
     }
@@ -200,12 +220,22 @@ pub fn new_row(input: &NewOrgUnit, parent: Option<&OrgUnitRow>) -> Result<OrgUni
 }
 
 /// Creates a place. An admin of the parent's subtree may add under it; roots need a system admin.
-pub fn create(conn: &mut DbConnection, caller: &Caller, input: NewOrgUnit) -> Result<OrgUnit, AppError> {
+pub fn create(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    input: NewOrgUnit,
+) -> Result<OrgUnit, AppError> {
     write_transaction(conn, |conn| {
         let parent = match &input.parent_id {
             Some(id) => {
-                let parent = org_units::find(conn, id)?.ok_or_else(|| AppError::not_found("parent org unit"))?;
-                access::require(caller, Role::Admin, Place { path: &parent.path }, "parent org unit")?;
+                let parent = org_units::find(conn, id)?
+                    .ok_or_else(|| AppError::not_found("parent org unit"))?;
+                access::require(
+                    caller,
+                    Role::Admin,
+                    Place { path: &parent.path },
+                    "parent org unit",
+                )?;
                 Some(parent)
             }
             None => {
@@ -213,10 +243,10 @@ pub fn create(conn: &mut DbConnection, caller: &Caller, input: NewOrgUnit) -> Re
                 None
             }
         };
-        if let Some(code) = &input.code {
-            if org_units::find_by_code(conn, code)?.is_some() {
-                return Err(code_taken(code));
-            }
+        if let Some(code) = &input.code
+            && org_units::find_by_code(conn, code)?.is_some()
+        {
+            return Err(code_taken(code));
         }
         let row = new_row(&input, parent.as_ref())?;
         org_units::insert(conn, &row)?;
@@ -225,8 +255,11 @@ pub fn create(conn: &mut DbConnection, caller: &Caller, input: NewOrgUnit) -> Re
 }
 
 pub fn code_taken(code: &str) -> AppError {
-    AppError::new(ErrorCode::OrgUnitCodeTaken, format!("place code {code} is already used"))
-        .zh(format!("区划代码 {code} 已被使用"))
+    AppError::new(
+        ErrorCode::OrgUnitCodeTaken,
+        format!("place code {code} is already used"),
+    )
+    .zh(format!("区划代码 {code} 已被使用"))
 }
 
 /// One place, if the caller can see it (else 404).
@@ -258,11 +291,26 @@ mod tests {
 
     #[test]
     fn division_codes_give_their_level() {
-        assert_eq!(OrgLevel::of_division_code("130000000000"), Some(OrgLevel::Province));
-        assert_eq!(OrgLevel::of_division_code("130100000000"), Some(OrgLevel::City));
-        assert_eq!(OrgLevel::of_division_code("130102000000"), Some(OrgLevel::County));
-        assert_eq!(OrgLevel::of_division_code("130102001000"), Some(OrgLevel::Township));
-        assert_eq!(OrgLevel::of_division_code("130102001201"), Some(OrgLevel::Village));
+        assert_eq!(
+            OrgLevel::of_division_code("130000000000"),
+            Some(OrgLevel::Province)
+        );
+        assert_eq!(
+            OrgLevel::of_division_code("130100000000"),
+            Some(OrgLevel::City)
+        );
+        assert_eq!(
+            OrgLevel::of_division_code("130102000000"),
+            Some(OrgLevel::County)
+        );
+        assert_eq!(
+            OrgLevel::of_division_code("130102001000"),
+            Some(OrgLevel::Township)
+        );
+        assert_eq!(
+            OrgLevel::of_division_code("130102001201"),
+            Some(OrgLevel::Village)
+        );
         assert_eq!(OrgLevel::of_division_code("1301020012"), None);
         assert_eq!(OrgLevel::of_division_code("13010200120x"), None);
     }
@@ -271,7 +319,12 @@ mod tests {
     fn ancestors_of_a_village_code() {
         assert_eq!(
             ancestor_division_codes("130102001201"),
-            vec!["130102001000", "130102000000", "130100000000", "130000000000"]
+            vec![
+                "130102001000",
+                "130102000000",
+                "130100000000",
+                "130000000000"
+            ]
         );
         assert!(ancestor_division_codes("130000000000").is_empty());
     }

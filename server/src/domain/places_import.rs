@@ -6,7 +6,9 @@
 //! come in any order. Codes already in the database are left as they are, so re-running an import
 //! is harmless. UTF-8 (with or without BOM) and GBK files, as Excel saves them, are both read.
 
-use super::places::{NewOrgUnit, OrgLevel, ancestor_division_codes, new_row, validate_code, validate_name};
+use super::places::{
+    NewOrgUnit, OrgLevel, ancestor_division_codes, new_row, validate_code, validate_name,
+};
 use crate::db::models::OrgUnitRow;
 use crate::db::{DbConnection, org_units, write_transaction};
 use crate::error::{AppError, ErrorCode};
@@ -48,8 +50,11 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, AppError> {
     }
     let (text, _, had_errors) = encoding_rs::GBK.decode(bytes);
     if had_errors {
-        return Err(AppError::new(ErrorCode::ImportRejected, "the file is neither UTF-8 nor GBK text")
-            .zh("文件既不是 UTF-8 也不是 GBK 编码的文本"));
+        return Err(AppError::new(
+            ErrorCode::ImportRejected,
+            "the file is neither UTF-8 nor GBK text",
+        )
+        .zh("文件既不是 UTF-8 也不是 GBK 编码的文本"));
     }
     Ok(text.into_owned())
 }
@@ -63,11 +68,15 @@ pub fn import_csv(conn: &mut DbConnection, bytes: &[u8]) -> Result<ImportReport,
             .filter_map(|r| r.code.clone().map(|c| (c, r)))
             .collect();
         let already_present = rows.iter().filter(|r| known.contains_key(&r.code)).count();
-        let mut pending: Vec<ParsedRow> = rows.into_iter().filter(|r| !known.contains_key(&r.code)).collect();
+        let mut pending: Vec<ParsedRow> = rows
+            .into_iter()
+            .filter(|r| !known.contains_key(&r.code))
+            .collect();
         let mut created = 0;
         // Insert parents before children: each pass inserts every row whose parent is known.
         loop {
-            let in_file: std::collections::HashSet<String> = pending.iter().map(|r| r.code.clone()).collect();
+            let in_file: std::collections::HashSet<String> =
+                pending.iter().map(|r| r.code.clone()).collect();
             let before = pending.len();
             let mut waiting = Vec::new();
             for row in pending {
@@ -92,7 +101,11 @@ pub fn import_csv(conn: &mut DbConnection, bytes: &[u8]) -> Result<ImportReport,
                                 known.insert(row.code.clone(), new);
                                 created += 1;
                             }
-                            Err(e) => errors.push(row_error(row.row, e.detail.clone(), e.detail_zh.unwrap_or(e.detail))),
+                            Err(e) => errors.push(row_error(
+                                row.row,
+                                e.detail.clone(),
+                                e.detail_zh.unwrap_or(e.detail),
+                            )),
                         }
                     }
                 }
@@ -113,7 +126,10 @@ pub fn import_csv(conn: &mut DbConnection, bytes: &[u8]) -> Result<ImportReport,
             errors.sort_by_key(|e| e.row);
             return Err(rejected(errors));
         }
-        Ok(ImportReport { created, already_present })
+        Ok(ImportReport {
+            created,
+            already_present,
+        })
     })
 }
 
@@ -155,9 +171,18 @@ fn parse(text: &str) -> Result<(Vec<ParsedRow>, Vec<RowError>), AppError> {
         .from_reader(text.as_bytes());
     let headers = reader
         .headers()
-        .map_err(|e| AppError::new(ErrorCode::ImportRejected, format!("cannot read the header row: {e}")))?
+        .map_err(|e| {
+            AppError::new(
+                ErrorCode::ImportRejected,
+                format!("cannot read the header row: {e}"),
+            )
+        })?
         .clone();
-    let column = |names: &[&str]| headers.iter().position(|h| names.contains(&h.to_lowercase().as_str()));
+    let column = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.contains(&h.to_lowercase().as_str()))
+    };
     let (Some(code_col), Some(name_col)) = (column(CODE), column(NAME)) else {
         return Err(AppError::new(
             ErrorCode::ImportRejected,
@@ -175,7 +200,11 @@ fn parse(text: &str) -> Result<(Vec<ParsedRow>, Vec<RowError>), AppError> {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                errors.push(row_error(row, format!("unreadable CSV: {e}"), "CSV 格式错误".into()));
+                errors.push(row_error(
+                    row,
+                    format!("unreadable CSV: {e}"),
+                    "CSV 格式错误".into(),
+                ));
                 continue;
             }
         };
@@ -190,7 +219,11 @@ fn parse(text: &str) -> Result<(Vec<ParsedRow>, Vec<RowError>), AppError> {
         let level = match checked {
             Ok(level) => level,
             Err(e) => {
-                errors.push(row_error(row, e.detail.clone(), e.detail_zh.unwrap_or(e.detail)));
+                errors.push(row_error(
+                    row,
+                    e.detail.clone(),
+                    e.detail_zh.unwrap_or(e.detail),
+                ));
                 continue;
             }
         };
@@ -203,7 +236,13 @@ fn parse(text: &str) -> Result<(Vec<ParsedRow>, Vec<RowError>), AppError> {
             continue;
         }
         let parent_code = Some(field(parent_col)).filter(|p| !p.is_empty());
-        rows.push(ParsedRow { row, code, name, level, parent_code });
+        rows.push(ParsedRow {
+            row,
+            code,
+            name,
+            level,
+            parent_code,
+        });
     }
     Ok((rows, errors))
 }
@@ -222,14 +261,21 @@ fn parse_level(code: &str, level: &str) -> Result<OrgLevel, AppError> {
 }
 
 fn row_error(row: usize, reason: String, reason_zh: String) -> RowError {
-    RowError { row, reason, reason_zh }
+    RowError {
+        row,
+        reason,
+        reason_zh,
+    }
 }
 
 fn rejected(errors: Vec<RowError>) -> AppError {
     let n = errors.len();
-    AppError::new(ErrorCode::ImportRejected, format!("{n} row(s) were refused; nothing was imported"))
-        .zh(format!("{n} 行有错误，未导入任何数据"))
-        .with_extra(serde_json::json!({ "errors": errors }))
+    AppError::new(
+        ErrorCode::ImportRejected,
+        format!("{n} row(s) were refused; nothing was imported"),
+    )
+    .zh(format!("{n} 行有错误，未导入任何数据"))
+    .with_extra(serde_json::json!({ "errors": errors }))
 }
 
 #[cfg(test)]
@@ -238,7 +284,8 @@ mod tests {
 
     #[test]
     fn chinese_headers_and_inferred_levels_parse() {
-        let (rows, errors) = parse("区划代码,名称\n130102001000,某镇\n130102001201,甲村\n").unwrap();
+        let (rows, errors) =
+            parse("区划代码,名称\n130102001000,某镇\n130102001201,甲村\n").unwrap();
         assert!(errors.is_empty());
         assert_eq!(rows[1].level, OrgLevel::Village);
         assert_eq!(rows[1].row, 3);
@@ -246,7 +293,9 @@ mod tests {
 
     #[test]
     fn bad_rows_are_reported_with_their_numbers() {
-        let (_, errors) = parse("code,name,level\n1301,x,\n130102001201,,\nab cd,y,grid\n130102001202,村,大队\n").unwrap();
+        let (_, errors) =
+            parse("code,name,level\n1301,x,\n130102001201,,\nab cd,y,grid\n130102001202,村,大队\n")
+                .unwrap();
         let rows: Vec<usize> = errors.iter().map(|e| e.row).collect();
         assert_eq!(rows, vec![2, 3, 4, 5]);
     }
@@ -254,7 +303,13 @@ mod tests {
     #[test]
     fn gbk_files_from_excel_are_read() {
         let (bytes, _, _) = encoding_rs::GBK.encode("代码,名称\n130102001201,甲村\n");
-        assert_eq!(decode_text(&bytes).unwrap(), "代码,名称\n130102001201,甲村\n");
-        assert_eq!(decode_text(b"\xEF\xBB\xBFcode,name\n").unwrap(), "code,name\n");
+        assert_eq!(
+            decode_text(&bytes).unwrap(),
+            "代码,名称\n130102001201,甲村\n"
+        );
+        assert_eq!(
+            decode_text(b"\xEF\xBB\xBFcode,name\n").unwrap(),
+            "code,name\n"
+        );
     }
 }

@@ -35,7 +35,8 @@ pub struct TokenPair {
 }
 
 pub fn validate_device_id(device_id: &str) -> Result<(), AppError> {
-    let ok = (1..=128).contains(&device_id.len()) && device_id.bytes().all(|b| b.is_ascii_graphic());
+    let ok =
+        (1..=128).contains(&device_id.len()) && device_id.bytes().all(|b| b.is_ascii_graphic());
     if ok {
         Ok(())
     } else {
@@ -64,14 +65,22 @@ pub fn login(
         if !decoy_hash.is_empty() {
             let _ = password::verify(password_text, decoy_hash);
         }
-        return Err(AppError::new(ErrorCode::InvalidCredentials, "wrong username or password"));
+        return Err(AppError::new(
+            ErrorCode::InvalidCredentials,
+            "wrong username or password",
+        ));
     };
     if !user.active {
-        return Err(AppError::new(ErrorCode::AccountDisabled, "this account is disabled"));
+        return Err(AppError::new(
+            ErrorCode::AccountDisabled,
+            "this account is disabled",
+        ));
     }
     let now = super::now();
     let family = TokenFamilyId::generate();
-    write_transaction(conn, |conn| issue_pair(conn, keys, policy, &user.id, device_id, family, now))
+    write_transaction(conn, |conn| {
+        issue_pair(conn, keys, policy, &user.id, device_id, family, now)
+    })
 }
 
 /// What happened to a presented refresh token, decided inside the transaction and acted on after
@@ -129,9 +138,20 @@ pub fn refresh(
         }
         let user = users::find(conn, &token.user_id)?.ok_or_else(|| AppError::not_found("user"))?;
         if !user.active {
-            return Ok(RefreshOutcome::Refused(AppError::new(ErrorCode::AccountDisabled, "this account is disabled")));
+            return Ok(RefreshOutcome::Refused(AppError::new(
+                ErrorCode::AccountDisabled,
+                "this account is disabled",
+            )));
         }
-        let pair = issue_pair(conn, keys, policy, &user.id, device_id, token.family_id, now)?;
+        let pair = issue_pair(
+            conn,
+            keys,
+            policy,
+            &user.id,
+            device_id,
+            token.family_id,
+            now,
+        )?;
         Ok(RefreshOutcome::Rotated(Box::new(pair)))
     })?;
     match outcome {
@@ -150,18 +170,32 @@ pub fn logout(conn: &mut DbConnection, refresh_token: &str) -> Result<(), AppErr
 }
 
 /// Turns a bearer token into the caller with all their roles, or a 401 saying what is wrong.
-pub fn authenticate(conn: &mut DbConnection, keys: &JwtKeys, bearer: &str) -> Result<Caller, AppError> {
+pub fn authenticate(
+    conn: &mut DbConnection,
+    keys: &JwtKeys,
+    bearer: &str,
+) -> Result<Caller, AppError> {
     let claims = keys.verify(bearer)?;
     let user_id = parse_user_id(&claims.sub)?;
     let session: TokenFamilyId = serde_json::from_value(serde_json::Value::String(claims.sid))
         .map_err(|_| AppError::new(ErrorCode::TokenMalformed, "bad session id"))?;
     if !refresh_tokens::family_is_live(conn, &session)? {
-        return Err(AppError::new(ErrorCode::SessionRevoked, "this session was logged out or revoked"));
+        return Err(AppError::new(
+            ErrorCode::SessionRevoked,
+            "this session was logged out or revoked",
+        ));
     }
-    let user = users::find(conn, &user_id)?
-        .ok_or_else(|| AppError::new(ErrorCode::Unauthenticated, "the token's user no longer exists"))?;
+    let user = users::find(conn, &user_id)?.ok_or_else(|| {
+        AppError::new(
+            ErrorCode::Unauthenticated,
+            "the token's user no longer exists",
+        )
+    })?;
     if !user.active {
-        return Err(AppError::new(ErrorCode::AccountDisabled, "this account is disabled"));
+        return Err(AppError::new(
+            ErrorCode::AccountDisabled,
+            "this account is disabled",
+        ));
     }
     let grants: Vec<Grant> = accounts::roles_of(conn, &user.id)?
         .into_iter()
@@ -176,9 +210,12 @@ pub fn authenticate(conn: &mut DbConnection, keys: &JwtKeys, bearer: &str) -> Re
 }
 
 fn parse_user_id(sub: &str) -> Result<UserId, AppError> {
-    uuid::Uuid::parse_str(sub)
-        .map(UserId::from)
-        .map_err(|_| AppError::new(ErrorCode::TokenMalformed, "the token's subject is not a user id"))
+    uuid::Uuid::parse_str(sub).map(UserId::from).map_err(|_| {
+        AppError::new(
+            ErrorCode::TokenMalformed,
+            "the token's subject is not a user id",
+        )
+    })
 }
 
 fn issue_pair(

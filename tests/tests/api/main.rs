@@ -1,0 +1,12 @@
+//! Black-box tests over HTTP. One binary; run once on SQLite and once on PostgreSQL
+//! (`CLOSEOUT_TEST_BACKEND=postgres`) by `scripts/test`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod access;
+mod auth;
+mod cli;
+mod errors;
+mod ops;
+mod places;
+mod startup;
