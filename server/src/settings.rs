@@ -152,7 +152,10 @@ impl Settings {
         }
         // CLOSEOUT_CONFIG names the file; CLOSEOUT_TEST_* belong to the test harness.
         let env = Env::prefixed("CLOSEOUT_")
-            .filter(|key| key.as_str() != "config" && !key.as_str().starts_with("test_"))
+            .filter(|key| {
+                let key = key.as_str().to_ascii_lowercase();
+                key != "config" && !key.starts_with("test_")
+            })
             .split("__");
         figment = figment.merge(env);
         Ok(figment.extract()?)
@@ -258,6 +261,7 @@ mod tests {
             )?;
             jail.set_env("CLOSEOUT_LISTEN", "127.0.0.1:7000");
             jail.set_env("CLOSEOUT_DATA_DIR", "/srv/closeout");
+            jail.set_env("CLOSEOUT_TEST_BACKEND", "postgres"); // the harness's, not ours
             let s = Settings::load(None).map_err(|e| e.to_string())?;
             assert_eq!(s.listen, "127.0.0.1:7000");
             assert_eq!(s.auth.access_ttl_secs, 60);
