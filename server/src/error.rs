@@ -43,6 +43,13 @@ pub enum ErrorCode {
     InvalidOrgLevel,
     DuplicateRoleAssignment,
     ImportRejected,
+    Conflict,
+    EscalationAtTop,
+    ExtensionAlreadyPending,
+    NoPendingExtension,
+    IssueIdTaken,
+    ConcurrentUpdate,
+    InvalidTransition,
     // Server side
     DatabaseUnavailable,
     Internal,
@@ -83,6 +90,13 @@ impl ErrorCode {
             Self::InvalidOrgLevel => "invalid_org_level",
             Self::DuplicateRoleAssignment => "duplicate_role_assignment",
             Self::ImportRejected => "import_rejected",
+            Self::Conflict => "conflict",
+            Self::EscalationAtTop => "escalation_at_top",
+            Self::ExtensionAlreadyPending => "extension_already_pending",
+            Self::NoPendingExtension => "no_pending_extension",
+            Self::IssueIdTaken => "issue_id_taken",
+            Self::ConcurrentUpdate => "concurrent_update",
+            Self::InvalidTransition => "invalid_transition",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::Internal => "internal",
         }
@@ -112,7 +126,16 @@ impl ErrorCode {
             | Self::SessionRevoked => 401,
             Self::AccountDisabled | Self::Forbidden => 403,
             Self::TooManyLoginAttempts => 429,
-            Self::UsernameTaken | Self::OrgUnitCodeTaken | Self::DuplicateRoleAssignment => 409,
+            Self::UsernameTaken
+            | Self::OrgUnitCodeTaken
+            | Self::DuplicateRoleAssignment
+            | Self::InvalidTransition
+            | Self::ConcurrentUpdate
+            | Self::IssueIdTaken
+            | Self::NoPendingExtension
+            | Self::ExtensionAlreadyPending
+            | Self::EscalationAtTop
+            | Self::Conflict => 409,
             Self::DatabaseUnavailable => 503,
             Self::Internal => 500,
         }
@@ -154,6 +177,15 @@ impl ErrorCode {
             Self::InvalidOrgLevel => "The place level does not fit under its parent",
             Self::DuplicateRoleAssignment => "The person already holds this role here",
             Self::ImportRejected => "The import was rejected; nothing was written",
+            Self::Conflict => "It already exists",
+            Self::EscalationAtTop => "The issue is already at the top of the escalation ladder",
+            Self::ExtensionAlreadyPending => "An extension request is already pending",
+            Self::NoPendingExtension => "There is no pending extension request",
+            Self::IssueIdTaken => "An issue with this id already exists with different content",
+            Self::ConcurrentUpdate => {
+                "The issue was changed by someone else at the same moment; reload and retry"
+            }
+            Self::InvalidTransition => "The action is not possible in the issue's current state",
             Self::DatabaseUnavailable => "The database is unavailable",
             Self::Internal => "Internal server error",
         }
@@ -193,6 +225,13 @@ impl ErrorCode {
             Self::InvalidOrgLevel => "层级与上级单位不匹配",
             Self::DuplicateRoleAssignment => "该人员在此已有该角色",
             Self::ImportRejected => "导入被拒绝，未写入任何数据",
+            Self::Conflict => "已存在",
+            Self::EscalationAtTop => "已升级至最高等级",
+            Self::ExtensionAlreadyPending => "已有待审批的延期申请",
+            Self::NoPendingExtension => "没有待审批的延期申请",
+            Self::IssueIdTaken => "该编号的问题已存在且内容不同",
+            Self::ConcurrentUpdate => "问题刚被他人修改，请刷新后重试",
+            Self::InvalidTransition => "问题当前状态下不能执行该操作",
             Self::DatabaseUnavailable => "数据库暂不可用",
             Self::Internal => "服务器内部错误",
         }

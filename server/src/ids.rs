@@ -61,3 +61,11 @@ id_type!(
     /// One login on one device: every rotation of its refresh token shares it.
     TokenFamilyId
 );
+id_type!(
+    /// An issue of the ledger (UUIDv7; a phone may make it offline).
+    IssueId
+);
+id_type!(
+    /// One step of an issue's history.
+    IssueEventId
+);

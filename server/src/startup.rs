@@ -7,6 +7,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::password;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::db::{Db, migrate, users};
+use crate::domain::issues::escalation::{self, EscalationPolicy};
 use crate::settings::Settings;
 use crate::telemetry::Metrics;
 use actix_web::dev::{Server, ServerHandle};
@@ -20,6 +21,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    escalation: Option<(EscalationPolicy, std::time::Duration)>,
 }
 
 /// Connects to the configured database and brings its schema up to date.
@@ -57,6 +59,14 @@ impl Application {
             decoy_hash: Arc::new(password::decoy_hash(password_policy(&settings))),
             settings: Arc::new(settings),
         };
+        let ledger = &state.settings.ledger;
+        let policy = EscalationPolicy::new(ledger.escalation_days.clone())?;
+        let escalation = (ledger.escalation_interval_secs > 0).then(|| {
+            (
+                policy,
+                std::time::Duration::from_secs(ledger.escalation_interval_secs),
+            )
+        });
         let http = &state.settings.http;
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
@@ -94,6 +104,7 @@ impl Application {
             port,
             server: server.run(),
             state,
+            escalation,
         })
     }
 
@@ -110,8 +121,22 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until stopped; the escalation scheduler runs alongside and stops with the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let scheduler = self.escalation.map(|(policy, interval)| {
+            let offset = self.state.settings.ledger.utc_offset_hours;
+            tokio::spawn(escalation::schedule(
+                self.state.db.clone(),
+                policy,
+                offset,
+                interval,
+            ))
+        });
+        let result = self.server.await;
+        if let Some(task) = scheduler {
+            task.abort();
+        }
+        result
     }
 }
 

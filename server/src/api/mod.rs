@@ -2,7 +2,9 @@
 //! extractor and `domain::access`), call a domain function, map errors to problem+json.
 
 pub mod auth;
+pub mod categories;
 pub mod extract;
+pub mod issues;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;
@@ -34,6 +36,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .post(org_units::create),
                 )
                 .service(web::resource("/org-units/{id}").get(org_units::get_one))
-                .service(web::resource("/users").get(users::list).post(users::create)),
+                .service(web::resource("/users").get(users::list).post(users::create))
+                .service(
+                    web::resource("/issue-categories")
+                        .get(categories::list)
+                        .post(categories::create),
+                )
+                .service(
+                    web::resource("/issues")
+                        .get(issues::list)
+                        .post(issues::create),
+                )
+                .service(web::resource("/issues/{id}").get(issues::get_one))
+                .service(web::resource("/issues/{id}/transitions").post(issues::transition)),
         );
 }

@@ -20,6 +20,12 @@ use utoipa::{Modify, OpenApi};
         super::org_units::create,
         super::users::list,
         super::users::create,
+        super::categories::list,
+        super::categories::create,
+        super::issues::create,
+        super::issues::list,
+        super::issues::get_one,
+        super::issues::transition,
         super::ops::healthz,
         super::ops::readyz,
         super::ops::metrics,
@@ -30,6 +36,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Login, token refresh, logout, the caller"),
         (name = "places", description = "The place tree (org units)"),
         (name = "users", description = "People and their roles"),
+        (name = "issues", description = "The rectification ledger: issues, their lifecycle and history"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

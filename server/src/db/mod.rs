@@ -1,7 +1,10 @@
 //! Storage: the connection over SQLite or PostgreSQL, the pool, migrations, the schema and the
 //! queries. No HTTP types here and no business rules: callers decide, this module reads and writes.
 
+pub mod categories;
 pub mod connection;
+pub mod issues;
+pub mod ledger_numbers;
 pub mod migrate;
 pub mod models;
 pub mod org_units;

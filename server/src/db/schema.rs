@@ -51,8 +51,94 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    issue_categories (code) {
+        code -> Text,
+        name_zh -> Text,
+        name_en -> Text,
+        parent_code -> Nullable<Text>,
+        sort_order -> Integer,
+        active -> Bool,
+    }
+}
+
+diesel::table! {
+    ledger_counters (scope_id, year) {
+        scope_id -> Text,
+        year -> Integer,
+        last_value -> Integer,
+    }
+}
+
+diesel::table! {
+    issues (id) {
+        id -> Text,
+        ledger_scope_id -> Text,
+        ledger_no -> Text,
+        title -> Text,
+        description -> Text,
+        category -> Text,
+        severity -> Text,
+        source -> Text,
+        place_id -> Text,
+        place_path -> Text,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        accuracy_m -> Nullable<Double>,
+        address -> Nullable<Text>,
+        reporter_id -> Nullable<Text>,
+        responsible_unit_id -> Nullable<Text>,
+        responsible_unit_path -> Nullable<Text>,
+        responsible_user_id -> Nullable<Text>,
+        target -> Nullable<Text>,
+        deadline -> Nullable<Date>,
+        extension_deadline -> Nullable<Date>,
+        extension_reason -> Nullable<Text>,
+        escalation_level -> Integer,
+        reopen_count -> Integer,
+        state -> Text,
+        duplicate_of -> Nullable<Text>,
+        version -> Integer,
+        assigned_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    issue_events (id) {
+        id -> Text,
+        issue_id -> Text,
+        seq -> Integer,
+        action -> Text,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        actor_id -> Nullable<Text>,
+        actor_role -> Text,
+        device_time -> Nullable<Timestamp>,
+        server_time -> Timestamp,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        accuracy_m -> Nullable<Double>,
+        comment -> Nullable<Text>,
+        photos -> Text,
+        data -> Text,
+    }
+}
+
 diesel::joinable!(role_assignments -> users (user_id));
+diesel::joinable!(issue_events -> issues (issue_id));
 diesel::joinable!(role_assignments -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(org_units, users, role_assignments, refresh_tokens);
+diesel::allow_tables_to_appear_in_same_query!(
+    org_units,
+    users,
+    role_assignments,
+    refresh_tokens,
+    issue_categories,
+    ledger_counters,
+    issues,
+    issue_events,
+);

@@ -3,6 +3,8 @@
 
 pub mod access;
 pub mod accounts;
+pub mod categories;
+pub mod issues;
 pub mod places;
 pub mod places_import;
 pub mod sessions;

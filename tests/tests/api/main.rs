@@ -7,6 +7,8 @@ mod access;
 mod auth;
 mod cli;
 mod errors;
+mod issues;
+mod ledger;
 mod ops;
 mod places;
 mod startup;
