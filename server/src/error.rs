@@ -43,6 +43,7 @@ pub enum ErrorCode {
     InvalidOrgLevel,
     DuplicateRoleAssignment,
     ImportRejected,
+    NotAssigned,
     Conflict,
     EscalationAtTop,
     ExtensionAlreadyPending,
@@ -90,6 +91,7 @@ impl ErrorCode {
             Self::InvalidOrgLevel => "invalid_org_level",
             Self::DuplicateRoleAssignment => "duplicate_role_assignment",
             Self::ImportRejected => "import_rejected",
+            Self::NotAssigned => "not_assigned",
             Self::Conflict => "conflict",
             Self::EscalationAtTop => "escalation_at_top",
             Self::ExtensionAlreadyPending => "extension_already_pending",
@@ -135,7 +137,8 @@ impl ErrorCode {
             | Self::NoPendingExtension
             | Self::ExtensionAlreadyPending
             | Self::EscalationAtTop
-            | Self::Conflict => 409,
+            | Self::Conflict
+            | Self::NotAssigned => 409,
             Self::DatabaseUnavailable => 503,
             Self::Internal => 500,
         }
@@ -177,6 +180,7 @@ impl ErrorCode {
             Self::InvalidOrgLevel => "The place level does not fit under its parent",
             Self::DuplicateRoleAssignment => "The person already holds this role here",
             Self::ImportRejected => "The import was rejected; nothing was written",
+            Self::NotAssigned => "The issue has not been assigned yet",
             Self::Conflict => "It already exists",
             Self::EscalationAtTop => "The issue is already at the top of the escalation ladder",
             Self::ExtensionAlreadyPending => "An extension request is already pending",
@@ -225,6 +229,7 @@ impl ErrorCode {
             Self::InvalidOrgLevel => "层级与上级单位不匹配",
             Self::DuplicateRoleAssignment => "该人员在此已有该角色",
             Self::ImportRejected => "导入被拒绝，未写入任何数据",
+            Self::NotAssigned => "问题尚未交办",
             Self::Conflict => "已存在",
             Self::EscalationAtTop => "已升级至最高等级",
             Self::ExtensionAlreadyPending => "已有待审批的延期申请",

@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod ids;
+pub mod reports;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

@@ -2,12 +2,15 @@
 
 use super::extract::Authenticated;
 use super::state::AppState;
+use crate::domain::access;
+use crate::domain::issues::import::{self, ImportReport};
 use crate::domain::issues::queries::{self, IssuePage, ListRequest};
 use crate::domain::issues::report::{self, NewIssue};
-use crate::domain::issues::transitions;
 use crate::domain::issues::view::IssueDetail;
+use crate::domain::issues::{notice, transitions};
 use crate::error::{AppError, ErrorCode};
 use crate::ids::{IssueId, OrgUnitId, UserId};
+use crate::reports;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use closeout_sync_protocol::lifecycle::TransitionRequest;
@@ -193,4 +196,82 @@ pub async fn transition(
         .run(move |conn| transitions::apply(conn, &caller.0, &id, request, clock))
         .await?;
     Ok(web::Json(detail))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImportParams {
+    /// The file's name, recorded in each issue's history (default `upload`).
+    pub file_name: Option<String>,
+}
+
+/// Import a handed-down list (交办清单): the body is the .xlsx or .csv file itself. All rows or
+/// none: any bad row refuses the whole file (422 `import_rejected` with `errors[]`: row, reason,
+/// reason_zh). Needs the supervisor or admin role for every row's place.
+#[utoipa::path(
+    post,
+    path = "/api/v1/issues/import",
+    tag = "issues",
+    params(ImportParams),
+    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses(
+        (status = 201, body = ImportReport),
+        (status = 403, body = super::problem::Problem),
+        (status = 422, description = "import_rejected, with errors[]", body = super::problem::Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn import_list(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    params: web::Query<ImportParams>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let caller = caller.0;
+    if caller
+        .subtrees_with(closeout_sync_protocol::Role::Supervisor)
+        .is_empty()
+    {
+        access::require_any(&caller, closeout_sync_protocol::Role::Admin)?;
+    }
+    let file_name = params
+        .into_inner()
+        .file_name
+        .unwrap_or_else(|| "upload".into());
+    let clock = state.clock();
+    let report = state
+        .db
+        .run(move |conn| import::import(conn, &caller, &body, &file_name, clock, &mut |_, _| {}))
+        .await?;
+    Ok(HttpResponse::Created().json(report))
+}
+
+/// The rectification notice (整改通知书) of an assigned issue, as a printable HTML page.
+#[utoipa::path(
+    get,
+    path = "/api/v1/issues/{id}/notice",
+    tag = "issues",
+    params(("id" = uuid::Uuid, Path)),
+    responses(
+        (status = 200, content_type = "text/html"),
+        (status = 404, body = super::problem::Problem),
+        (status = 409, description = "not_assigned", body = super::problem::Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn notice_page(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    id: web::Path<uuid::Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = IssueId::from(id.into_inner());
+    let clock = state.clock();
+    let data = state
+        .db
+        .run(move |conn| notice::gather(conn, &caller.0, &id, clock))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("content-security-policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"))
+        .body(reports::notice::render(&data)))
 }

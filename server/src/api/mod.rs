@@ -17,6 +17,9 @@ use actix_web::web;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+/// Largest handed-down list accepted (an XLSX of tens of thousands of rows fits).
+pub const IMPORT_LIMIT_BYTES: usize = 32 * 1024 * 1024;
+
 /// Registers every route: `/api/v1/*`, operations endpoints, the OpenAPI document and its UI.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Resources (not per-method services), so a wrong method on a known path answers 405.
@@ -47,7 +50,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .get(issues::list)
                         .post(issues::create),
                 )
+                .service(
+                    web::resource("/issues/import")
+                        .app_data(web::PayloadConfig::new(IMPORT_LIMIT_BYTES))
+                        .post(issues::import_list),
+                )
                 .service(web::resource("/issues/{id}").get(issues::get_one))
+                .service(web::resource("/issues/{id}/notice").get(issues::notice_page))
                 .service(web::resource("/issues/{id}/transitions").post(issues::transition)),
         );
 }

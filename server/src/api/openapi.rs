@@ -26,6 +26,8 @@ use utoipa::{Modify, OpenApi};
         super::issues::list,
         super::issues::get_one,
         super::issues::transition,
+        super::issues::import_list,
+        super::issues::notice_page,
         super::ops::healthz,
         super::ops::readyz,
         super::ops::metrics,

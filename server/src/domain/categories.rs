@@ -67,14 +67,14 @@ pub fn create(
             )
             .zh("类别代码已存在"));
         }
-        if let Some(parent) = &input.parent_code {
-            if categories::find(conn, parent)?.is_none() {
-                return Err(AppError::invalid_field(
-                    "parent_code",
-                    "no such category",
-                    "上级类别不存在",
-                ));
-            }
+        if let Some(parent) = &input.parent_code
+            && categories::find(conn, parent)?.is_none()
+        {
+            return Err(AppError::invalid_field(
+                "parent_code",
+                "no such category",
+                "上级类别不存在",
+            ));
         }
         let existing = categories::list(conn)?;
         let row = CategoryRow {

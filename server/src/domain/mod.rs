@@ -8,6 +8,7 @@ pub mod issues;
 pub mod places;
 pub mod places_import;
 pub mod sessions;
+pub mod sheet;
 
 /// The time as stored: UTC, without zone (both backends' TIMESTAMP).
 pub fn now() -> chrono::NaiveDateTime {

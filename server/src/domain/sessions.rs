@@ -191,6 +191,21 @@ pub fn authenticate(
             "the token's user no longer exists",
         )
     })?;
+    caller_of(conn, user, claims.did)
+}
+
+/// The operator acting as a user from the command line (`closeout issues import --as NAME`).
+pub fn caller_by_username(conn: &mut DbConnection, username: &str) -> Result<Caller, AppError> {
+    let user =
+        users::find_by_username(conn, username)?.ok_or_else(|| AppError::not_found("user"))?;
+    caller_of(conn, user, "cli".to_owned())
+}
+
+fn caller_of(
+    conn: &mut DbConnection,
+    user: crate::db::models::UserRow,
+    device_id: String,
+) -> Result<Caller, AppError> {
     if !user.active {
         return Err(AppError::new(
             ErrorCode::AccountDisabled,
@@ -204,7 +219,7 @@ pub fn authenticate(
     Ok(Caller {
         user_id: user.id,
         username: user.username,
-        device_id: claims.did,
+        device_id,
         grants,
     })
 }

@@ -7,6 +7,7 @@ mod access;
 mod auth;
 mod cli;
 mod errors;
+mod import;
 mod issues;
 mod ledger;
 mod ops;

@@ -4,6 +4,7 @@
 
 pub mod escalation;
 pub mod import;
+pub mod notice;
 pub mod queries;
 pub mod report;
 pub mod transitions;

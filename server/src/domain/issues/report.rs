@@ -100,10 +100,10 @@ pub fn ledger_scope(conn: &mut DbConnection, place: &OrgUnitRow) -> Result<OrgUn
     let ids: Vec<&str> = place.path.trim_matches('/').split('/').collect();
     for id in ids.iter().rev() {
         let id = OrgUnitId::from(uuid::Uuid::parse_str(id).map_err(AppError::internal)?);
-        if let Some(row) = org_units::find(conn, &id)? {
-            if row.level == "county" {
-                return Ok(row.id);
-            }
+        if let Some(row) = org_units::find(conn, &id)?
+            && row.level == "county"
+        {
+            return Ok(row.id);
         }
     }
     let root = ids
@@ -121,6 +121,8 @@ pub struct Origin<'a> {
     pub role: &'a str,
     /// `report`, or `import` for a handed-down list.
     pub action: &'a str,
+    /// For imports: the batch, file and row the issue came from.
+    pub import: Option<serde_json::Value>,
 }
 
 /// Writes a new issue (state `reported`) and its first event. Caller checks permissions.
@@ -129,10 +131,10 @@ pub fn insert_new(
     id: IssueId,
     input: &NewIssue,
     place: &OrgUnitRow,
+    scope: OrgUnitId,
     origin: &Origin<'_>,
     clock: Clock,
 ) -> Result<IssueRow, AppError> {
-    let scope = ledger_scope(conn, place)?;
     let year = clock.today.year();
     let number = ledger_numbers::next(conn, &scope, year)?;
     let loc = input.location.as_ref();
@@ -188,7 +190,8 @@ pub fn insert_new(
             accuracy_m: row.accuracy_m,
             comment: None,
             photos: serde_json::to_string(&input.photos).map_err(AppError::internal)?,
-            data: serde_json::json!({ "ledger_no": row.ledger_no }).to_string(),
+            data: serde_json::json!({ "ledger_no": row.ledger_no, "import": origin.import })
+                .to_string(),
         },
     )?;
     Ok(row)
@@ -259,8 +262,10 @@ pub fn report(
             reporter: Some(&caller.user_id),
             role: role_name(role),
             action: "report",
+            import: None,
         };
-        insert_new(conn, id.clone(), &input, &place, &origin, clock)?;
+        let scope = ledger_scope(conn, &place)?;
+        insert_new(conn, id.clone(), &input, &place, scope, &origin, clock)?;
         Ok(true)
     })?;
     let detail = queries::detail(conn, caller, &id, clock)?;

@@ -46,56 +46,65 @@ pub fn apply(
     clock: Clock,
 ) -> Result<IssueDetail, AppError> {
     validate_request(&request)?;
-    write_transaction(conn, |conn| -> Result<(), AppError> {
-        let current = issues::find(conn, id)?.ok_or_else(|| AppError::not_found("issue"))?;
-        if !can_see(caller, &current) {
-            return Err(AppError::not_found("issue"));
-        }
-        let state = IssueState::parse(&current.state)
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("stored state {}", current.state)))?;
-        let facts = Facts {
-            state,
-            extension_pending: current.extension_deadline.is_some(),
-            escalation_level: current.escalation_level,
-        };
-        let decision = lifecycle::decide(&facts, &request, &roles_for(caller, &current))
-            .map_err(|r| refusal_error(&r))?;
-        let mut next = current.clone();
-        let data = apply_effects(conn, caller, &mut next, &request, decision.action, clock)?;
-        next.state = decision.to.as_str().to_owned();
-        next.version = current.version + 1;
-        next.updated_at = clock.now;
-        if !issues::update_if_version(conn, &next, current.version)? {
-            return Err(AppError::new(
-                ErrorCode::ConcurrentUpdate,
-                "the issue changed while this action was being applied; reload and retry",
-            ));
-        }
-        let position = request.location;
-        issues::insert_event(
-            conn,
-            &IssueEventRow {
-                id: IssueEventId::generate(),
-                issue_id: id.clone(),
-                seq: next.version,
-                action: decision.action.as_str().to_owned(),
-                from_state: Some(decision.from.as_str().to_owned()),
-                to_state: decision.to.as_str().to_owned(),
-                actor_id: Some(caller.user_id.clone()),
-                actor_role: decision.role.as_str().to_owned(),
-                device_time: request.device_time.map(|t| t.naive_utc()),
-                server_time: clock.now,
-                lat: position.map(|p| p.lat),
-                lon: position.map(|p| p.lon),
-                accuracy_m: position.and_then(|p| p.accuracy_m),
-                comment: request.comment.clone().filter(|c| !c.trim().is_empty()),
-                photos: serde_json::to_string(&request.photos).map_err(AppError::internal)?,
-                data: data.to_string(),
-            },
-        )?;
-        Ok(())
-    })?;
+    write_transaction(conn, |conn| apply_within(conn, caller, id, &request, clock))?;
     queries::detail(conn, caller, id, clock)
+}
+
+/// The body of [`apply`], inside the caller's transaction (bulk imports assign this way).
+pub fn apply_within(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &IssueId,
+    request: &TransitionRequest,
+    clock: Clock,
+) -> Result<(), AppError> {
+    let current = issues::find(conn, id)?.ok_or_else(|| AppError::not_found("issue"))?;
+    if !can_see(caller, &current) {
+        return Err(AppError::not_found("issue"));
+    }
+    let state = IssueState::parse(&current.state)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("stored state {}", current.state)))?;
+    let facts = Facts {
+        state,
+        extension_pending: current.extension_deadline.is_some(),
+        escalation_level: current.escalation_level,
+    };
+    let decision = lifecycle::decide(&facts, request, &roles_for(caller, &current))
+        .map_err(|r| refusal_error(&r))?;
+    let mut next = current.clone();
+    let data = apply_effects(conn, caller, &mut next, request, decision.action, clock)?;
+    next.state = decision.to.as_str().to_owned();
+    next.version = current.version + 1;
+    next.updated_at = clock.now;
+    if !issues::update_if_version(conn, &next, current.version)? {
+        return Err(AppError::new(
+            ErrorCode::ConcurrentUpdate,
+            "the issue changed while this action was being applied; reload and retry",
+        ));
+    }
+    let position = request.location;
+    issues::insert_event(
+        conn,
+        &IssueEventRow {
+            id: IssueEventId::generate(),
+            issue_id: id.clone(),
+            seq: next.version,
+            action: decision.action.as_str().to_owned(),
+            from_state: Some(decision.from.as_str().to_owned()),
+            to_state: decision.to.as_str().to_owned(),
+            actor_id: Some(caller.user_id.clone()),
+            actor_role: decision.role.as_str().to_owned(),
+            device_time: request.device_time.map(|t| t.naive_utc()),
+            server_time: clock.now,
+            lat: position.map(|p| p.lat),
+            lon: position.map(|p| p.lon),
+            accuracy_m: position.and_then(|p| p.accuracy_m),
+            comment: request.comment.clone().filter(|c| !c.trim().is_empty()),
+            photos: serde_json::to_string(&request.photos).map_err(AppError::internal)?,
+            data: data.to_string(),
+        },
+    )?;
+    Ok(())
 }
 
 fn validate_request(request: &TransitionRequest) -> Result<(), AppError> {
