@@ -56,7 +56,10 @@ CREATE TABLE issues (
 CREATE INDEX issues_created ON issues(created_at, id);
 CREATE INDEX issues_place ON issues(place_path, created_at);
 CREATE INDEX issues_responsible ON issues(responsible_unit_path, created_at);
-CREATE INDEX issues_state_deadline ON issues(state, deadline);
+-- No index leads with state: it has a handful of values, and SQLite would pick it and then sort
+-- tens of thousands of rows, where scanning issues_created newest-first finds a page at once
+-- (docs/benchmarks.md). The deadline index serves the escalation scheduler.
+CREATE INDEX issues_deadline ON issues(deadline);
 
 CREATE TABLE issue_events (
     id              TEXT PRIMARY KEY NOT NULL,

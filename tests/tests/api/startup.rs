@@ -36,9 +36,10 @@ fn servers_starting_at_once_on_a_fresh_database_migrate_once_and_all_start() {
     let c: Count = diesel::sql_query("SELECT COUNT(*) AS n FROM __diesel_schema_migrations")
         .get_result(&mut *conn)
         .unwrap();
-    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/sqlite"))
-        .unwrap()
-        .count();
+    let migrations =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/sqlite"))
+            .unwrap()
+            .count();
     assert!(migrations >= 2);
     assert_eq!(c.n as usize, migrations);
 }
