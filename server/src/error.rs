@@ -43,6 +43,10 @@ pub enum ErrorCode {
     InvalidOrgLevel,
     DuplicateRoleAssignment,
     ImportRejected,
+    UnsupportedProtocol,
+    SequenceReused,
+    MalformedMutation,
+    DeviceRevoked,
     NotAssigned,
     Conflict,
     EscalationAtTop,
@@ -91,6 +95,10 @@ impl ErrorCode {
             Self::InvalidOrgLevel => "invalid_org_level",
             Self::DuplicateRoleAssignment => "duplicate_role_assignment",
             Self::ImportRejected => "import_rejected",
+            Self::UnsupportedProtocol => "unsupported_protocol",
+            Self::SequenceReused => "sequence_reused",
+            Self::MalformedMutation => "malformed_mutation",
+            Self::DeviceRevoked => "device_revoked",
             Self::NotAssigned => "not_assigned",
             Self::Conflict => "conflict",
             Self::EscalationAtTop => "escalation_at_top",
@@ -107,8 +115,15 @@ impl ErrorCode {
     /// The HTTP status this code is always sent with.
     pub fn status(self) -> u16 {
         match self {
-            Self::MalformedJson | Self::InvalidQuery | Self::InvalidId | Self::BadRequest => 400,
-            Self::InvalidField | Self::InvalidOrgLevel | Self::ImportRejected => 422,
+            Self::MalformedJson
+            | Self::InvalidQuery
+            | Self::InvalidId
+            | Self::BadRequest
+            | Self::UnsupportedProtocol => 400,
+            Self::InvalidField
+            | Self::InvalidOrgLevel
+            | Self::ImportRejected
+            | Self::MalformedMutation => 422,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::RouteNotFound | Self::NotFound => 404,
@@ -126,7 +141,7 @@ impl ErrorCode {
             | Self::RefreshTokenRevoked
             | Self::DeviceMismatch
             | Self::SessionRevoked => 401,
-            Self::AccountDisabled | Self::Forbidden => 403,
+            Self::AccountDisabled | Self::Forbidden | Self::DeviceRevoked => 403,
             Self::TooManyLoginAttempts => 429,
             Self::UsernameTaken
             | Self::OrgUnitCodeTaken
@@ -138,7 +153,8 @@ impl ErrorCode {
             | Self::ExtensionAlreadyPending
             | Self::EscalationAtTop
             | Self::Conflict
-            | Self::NotAssigned => 409,
+            | Self::NotAssigned
+            | Self::SequenceReused => 409,
             Self::DatabaseUnavailable => 503,
             Self::Internal => 500,
         }
@@ -180,6 +196,10 @@ impl ErrorCode {
             Self::InvalidOrgLevel => "The place level does not fit under its parent",
             Self::DuplicateRoleAssignment => "The person already holds this role here",
             Self::ImportRejected => "The import was rejected; nothing was written",
+            Self::UnsupportedProtocol => "Unsupported sync protocol version",
+            Self::SequenceReused => "The sequence number was already used by another mutation",
+            Self::MalformedMutation => "The mutation is not one this server understands",
+            Self::DeviceRevoked => "This device has been revoked",
             Self::NotAssigned => "The issue has not been assigned yet",
             Self::Conflict => "It already exists",
             Self::EscalationAtTop => "The issue is already at the top of the escalation ladder",
@@ -229,6 +249,10 @@ impl ErrorCode {
             Self::InvalidOrgLevel => "层级与上级单位不匹配",
             Self::DuplicateRoleAssignment => "该人员在此已有该角色",
             Self::ImportRejected => "导入被拒绝，未写入任何数据",
+            Self::UnsupportedProtocol => "不支持的同步协议版本",
+            Self::SequenceReused => "该序号已被其他操作使用",
+            Self::MalformedMutation => "无法识别的同步操作",
+            Self::DeviceRevoked => "该设备已被停用",
             Self::NotAssigned => "问题尚未交办",
             Self::Conflict => "已存在",
             Self::EscalationAtTop => "已升级至最高等级",

@@ -69,3 +69,11 @@ id_type!(
     /// One step of an issue's history.
     IssueEventId
 );
+id_type!(
+    /// A registered phone (one user's installation).
+    DeviceId
+);
+id_type!(
+    /// A sync conflict kept for supervisors.
+    ConflictId
+);

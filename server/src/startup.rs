@@ -69,6 +69,7 @@ impl Application {
         });
         let http = &state.settings.http;
         let app_state = state.clone();
+        let openapi = api::openapi_document();
         let mut server = HttpServer::new(move || {
             let json_limit = app_state.settings.http.json_limit_bytes;
             App::new()
@@ -91,7 +92,7 @@ impl Application {
                             .finish()
                     }),
                 )
-                .configure(api::configure)
+                .configure(|cfg| api::configure(cfg, openapi.clone()))
                 .default_service(web::to(problem::route_not_found))
         })
         .listen(listener)?

@@ -4,6 +4,7 @@
 pub mod issue;
 pub mod lifecycle;
 pub mod roles;
+pub mod sync;
 
 pub use issue::{IssueSource, Severity};
 pub use lifecycle::{ActionKind, IssueState};

@@ -360,6 +360,13 @@ pub const RULES: [Rule; 13] = [
 /// The roles that may report a new issue on a place.
 pub const REPORTERS: &[Role] = &[R::GridWorker, R::Inspector, R::Supervisor];
 
+/// Who may edit an issue's own fields (title, description, category, severity, location): its
+/// reporter while it is still `reported`, and a supervisor of its place while it is open.
+pub fn may_edit_fields(state: IssueState, roles: &[Role], is_reporter: bool) -> bool {
+    (roles.contains(&Role::Supervisor) && state.is_open())
+        || (is_reporter && state == IssueState::Reported)
+}
+
 /// The top of the escalation ladder: 1 催办, 2 通报, 3 约谈, 4 问责.
 pub const MAX_ESCALATION: i32 = 4;
 

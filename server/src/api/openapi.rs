@@ -28,6 +28,13 @@ use utoipa::{Modify, OpenApi};
         super::issues::transition,
         super::issues::import_list,
         super::issues::notice_page,
+        super::sync::push_batch,
+        super::sync::pull_changes,
+        super::sync::list_conflicts,
+        super::sync::resolve_conflict,
+        super::devices::list,
+        super::devices::revoke,
+        super::devices::release_backlog,
         super::ops::healthz,
         super::ops::readyz,
         super::ops::metrics,
@@ -39,6 +46,7 @@ use utoipa::{Modify, OpenApi};
         (name = "places", description = "The place tree (org units)"),
         (name = "users", description = "People and their roles"),
         (name = "issues", description = "The rectification ledger: issues, their lifecycle and history"),
+        (name = "sync", description = "Offline sync: push, pull, conflicts, devices"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

@@ -7,11 +7,12 @@ use crate::ids::{IssueId, UserId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+/// Inserts a new issue and its change-feed entry.
 pub fn insert(conn: &mut DbConnection, row: &IssueRow) -> QueryResult<()> {
     diesel::insert_into(issues::table)
         .values(row)
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    super::changes::record_issue(conn, row, None).map(|_| ())
 }
 
 pub fn find(conn: &mut DbConnection, id: &IssueId) -> QueryResult<Option<IssueRow>> {
@@ -22,21 +23,33 @@ pub fn find(conn: &mut DbConnection, id: &IssueId) -> QueryResult<Option<IssueRo
         .optional()
 }
 
-/// Writes `row` only if the stored version is still `expected_version`: two concurrent changes to
-/// one issue cannot both succeed. Returns whether it was written.
+/// Writes `row` over `previous` only if the stored version is still `previous.version`: two
+/// concurrent changes to one issue cannot both succeed. Appends the change-feed entry. Returns
+/// whether it was written.
 pub fn update_if_version(
     conn: &mut DbConnection,
     row: &IssueRow,
-    expected_version: i32,
+    previous: &IssueRow,
 ) -> QueryResult<bool> {
     let n = diesel::update(
         issues::table
             .find(&row.id)
-            .filter(issues::version.eq(expected_version)),
+            .filter(issues::version.eq(previous.version)),
     )
     .set(row)
     .execute(conn)?;
+    if n == 1 {
+        super::changes::record_issue(conn, row, previous.responsible_unit_path.as_deref())?;
+    }
     Ok(n == 1)
+}
+
+/// Issues by id (for building pull responses).
+pub fn find_many(conn: &mut DbConnection, ids: &[IssueId]) -> QueryResult<Vec<IssueRow>> {
+    issues::table
+        .filter(issues::id.eq_any(ids))
+        .select(IssueRow::as_select())
+        .load(conn)
 }
 
 pub fn insert_event(conn: &mut DbConnection, row: &IssueEventRow) -> QueryResult<()> {

@@ -1,10 +1,12 @@
 //! Rows as stored. Domain code turns them into richer types (levels, roles) at its edge.
 
 use super::schema::{
-    issue_categories, issue_events, issues, org_units, refresh_tokens, role_assignments, users,
+    change_feed, devices, issue_categories, issue_events, issues, org_units, refresh_tokens,
+    role_assignments, sync_conflicts, sync_mutations, users,
 };
 use crate::ids::{
-    IssueEventId, IssueId, OrgUnitId, RefreshTokenId, RoleAssignmentId, TokenFamilyId, UserId,
+    ConflictId, DeviceId, IssueEventId, IssueId, OrgUnitId, RefreshTokenId, RoleAssignmentId,
+    TokenFamilyId, UserId,
 };
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -129,4 +131,62 @@ pub struct IssueEventRow {
     pub comment: Option<String>,
     pub photos: String,
     pub data: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = devices)]
+pub struct DeviceRow {
+    pub id: DeviceId,
+    pub user_id: UserId,
+    pub device_key: String,
+    pub registered_at: NaiveDateTime,
+    pub last_seen_at: Option<NaiveDateTime>,
+    pub last_seq: i64,
+    pub clock_skew_ms: Option<i64>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sync_mutations)]
+pub struct SyncMutationRow {
+    pub id: String,
+    pub device_id: DeviceId,
+    pub seq: i64,
+    pub kind: String,
+    pub status: String,
+    pub result: String,
+    pub device_time: NaiveDateTime,
+    pub received_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sync_conflicts)]
+pub struct ConflictRow {
+    pub id: ConflictId,
+    pub issue_id: IssueId,
+    pub place_path: String,
+    pub mutation_id: String,
+    pub device_id: DeviceId,
+    pub user_id: UserId,
+    pub kind: String,
+    pub field: Option<String>,
+    pub incoming: String,
+    pub current_value: String,
+    pub created_at: NaiveDateTime,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub resolved_by: Option<UserId>,
+    pub resolution: Option<String>,
+    pub resolution_comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = change_feed)]
+pub struct ChangeRow {
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: String,
+    pub place_path: String,
+    pub unit_path: Option<String>,
+    pub previous_unit_path: Option<String>,
+    pub changed_at: NaiveDateTime,
 }

@@ -127,6 +127,81 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    devices (id) {
+        id -> Text,
+        user_id -> Text,
+        device_key -> Text,
+        registered_at -> Timestamp,
+        last_seen_at -> Nullable<Timestamp>,
+        last_seq -> BigInt,
+        clock_skew_ms -> Nullable<BigInt>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sync_mutations (id) {
+        id -> Text,
+        device_id -> Text,
+        seq -> BigInt,
+        kind -> Text,
+        status -> Text,
+        result -> Text,
+        device_time -> Timestamp,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_backlog (device_id, seq) {
+        device_id -> Text,
+        seq -> BigInt,
+        status -> Text,
+        mutation -> Nullable<Text>,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_conflicts (id) {
+        id -> Text,
+        issue_id -> Text,
+        place_path -> Text,
+        mutation_id -> Text,
+        device_id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        field -> Nullable<Text>,
+        incoming -> Text,
+        current_value -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<Text>,
+        resolution -> Nullable<Text>,
+        resolution_comment -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    change_feed (seq) {
+        seq -> BigInt,
+        entity -> Text,
+        entity_id -> Text,
+        place_path -> Text,
+        unit_path -> Nullable<Text>,
+        previous_unit_path -> Nullable<Text>,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    change_counter (id) {
+        id -> Integer,
+        value -> BigInt,
+    }
+}
+
 diesel::joinable!(role_assignments -> users (user_id));
 diesel::joinable!(issue_events -> issues (issue_id));
 diesel::joinable!(role_assignments -> org_units (org_unit_id));
@@ -141,4 +216,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_counters,
     issues,
     issue_events,
+    devices,
+    sync_mutations,
+    sync_backlog,
+    sync_conflicts,
+    change_feed,
+    change_counter,
 );

@@ -9,6 +9,7 @@ pub mod places;
 pub mod places_import;
 pub mod sessions;
 pub mod sheet;
+pub mod sync;
 
 /// The time as stored: UTC, without zone (both backends' TIMESTAMP).
 pub fn now() -> chrono::NaiveDateTime {

@@ -79,6 +79,8 @@ pub fn login(
     let now = super::now();
     let family = TokenFamilyId::generate();
     write_transaction(conn, |conn| {
+        // A revoked device cannot log in again (403 device_revoked).
+        super::sync::devices::register(conn, &user.id, device_id, now)?;
         issue_pair(conn, keys, policy, &user.id, device_id, family, now)
     })
 }
@@ -192,6 +194,17 @@ pub fn authenticate(
         )
     })?;
     caller_of(conn, user, claims.did)
+}
+
+/// A user as the server acts for them (a device's held mutations released by a supervisor are
+/// applied with the rights of the user who made them).
+pub fn caller_for_user(
+    conn: &mut DbConnection,
+    user: &UserId,
+    device_key: &str,
+) -> Result<Caller, AppError> {
+    let row = users::find(conn, user)?.ok_or_else(|| AppError::not_found("user"))?;
+    caller_of(conn, row, device_key.to_owned())
 }
 
 /// The operator acting as a user from the command line (`closeout issues import --as NAME`).

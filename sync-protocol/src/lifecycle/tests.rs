@@ -272,3 +272,24 @@ fn wire_format_is_flat_json_and_refuses_unknown_fields() {
     );
     assert!(serde_json::from_str::<TransitionRequest>(r#"{"action":"close"}"#).is_err());
 }
+
+#[test]
+fn who_may_edit_an_issues_fields() {
+    use IssueState as S;
+    assert!(may_edit_fields(S::Reported, &[Role::GridWorker], true));
+    assert!(
+        !may_edit_fields(S::Assigned, &[Role::GridWorker], true),
+        "the reporter edits only before assignment"
+    );
+    assert!(!may_edit_fields(S::Reported, &[Role::GridWorker], false));
+    assert!(may_edit_fields(S::Submitted, &[Role::Supervisor], false));
+    assert!(
+        !may_edit_fields(S::Closed, &[Role::Supervisor], false),
+        "a closed issue is a record"
+    );
+    assert!(!may_edit_fields(
+        S::Reported,
+        &[Role::Responsible, Role::Inspector],
+        false
+    ));
+}

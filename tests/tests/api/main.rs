@@ -13,3 +13,4 @@ mod ledger;
 mod ops;
 mod places;
 mod startup;
+mod sync;

@@ -72,7 +72,7 @@ pub fn run_once(
                 next.escalation_level = target;
                 next.version = row.version + target - row.escalation_level;
                 next.updated_at = clock.now;
-                if !issues::update_if_version(conn, &next, row.version)? {
+                if !issues::update_if_version(conn, &next, &row)? {
                     return Ok(0); // another replica (or a person) changed it first
                 }
                 for (i, level) in (row.escalation_level + 1..=target).enumerate() {

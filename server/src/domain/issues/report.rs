@@ -220,56 +220,67 @@ pub fn report(
 ) -> Result<(IssueDetail, bool), AppError> {
     validate(&input)?;
     let id = input.id.map_or_else(IssueId::generate, IssueId::from);
-    let created = write_transaction(conn, |conn| -> Result<bool, AppError> {
-        let place =
-            org_units::find(conn, &input.place_id)?.ok_or_else(|| AppError::not_found("place"))?;
-        let role = REPORTERS
-            .iter()
-            .copied()
-            .find(|r| caller.has_role_at(*r, Place { path: &place.path }));
-        let Some(role) = role else {
-            access::require_visible(caller, Place { path: &place.path }, "place")?;
-            return Err(AppError::new(
-                ErrorCode::Forbidden,
-                "reporting needs the grid_worker, inspector or supervisor role for this place",
-            )
-            .zh("上报问题需要本区域的网格员、督查组成员或督查办角色"));
-        };
-        if let Some(existing) = issues::find(conn, &id)? {
-            return if is_replay(&existing, &input, &caller.user_id) {
-                Ok(false)
-            } else {
-                Err(AppError::new(
-                    ErrorCode::IssueIdTaken,
-                    format!("issue {id} already exists with other content"),
-                ))
-            };
-        }
-        match categories::find(conn, &input.category)? {
-            Some(c) if c.active => {}
-            _ => {
-                return Err(AppError::invalid_field(
-                    "category",
-                    format!(
-                        "unknown category `{}` (see GET /api/v1/issue-categories)",
-                        input.category
-                    ),
-                    format!("未知类别“{}”", input.category),
-                ));
-            }
-        }
-        let origin = Origin {
-            reporter: Some(&caller.user_id),
-            role: role_name(role),
-            action: "report",
-            import: None,
-        };
-        let scope = ledger_scope(conn, &place)?;
-        insert_new(conn, id.clone(), &input, &place, scope, &origin, clock)?;
-        Ok(true)
-    })?;
+    let created = write_transaction(conn, |conn| report_within(conn, caller, &id, &input, clock))?;
     let detail = queries::detail(conn, caller, &id, clock)?;
     Ok((detail, created))
+}
+
+/// The body of [`report`] inside the caller's transaction (sync pushes report this way). Returns
+/// false when the same report was received before.
+pub fn report_within(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &IssueId,
+    input: &NewIssue,
+    clock: Clock,
+) -> Result<bool, AppError> {
+    validate(input)?;
+    let place =
+        org_units::find(conn, &input.place_id)?.ok_or_else(|| AppError::not_found("place"))?;
+    let role = REPORTERS
+        .iter()
+        .copied()
+        .find(|r| caller.has_role_at(*r, Place { path: &place.path }));
+    let Some(role) = role else {
+        access::require_visible(caller, Place { path: &place.path }, "place")?;
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "reporting needs the grid_worker, inspector or supervisor role for this place",
+        )
+        .zh("上报问题需要本区域的网格员、督查组成员或督查办角色"));
+    };
+    if let Some(existing) = issues::find(conn, id)? {
+        return if is_replay(&existing, input, &caller.user_id) {
+            Ok(false)
+        } else {
+            Err(AppError::new(
+                ErrorCode::IssueIdTaken,
+                format!("issue {id} already exists with other content"),
+            ))
+        };
+    }
+    match categories::find(conn, &input.category)? {
+        Some(c) if c.active => {}
+        _ => {
+            return Err(AppError::invalid_field(
+                "category",
+                format!(
+                    "unknown category `{}` (see GET /api/v1/issue-categories)",
+                    input.category
+                ),
+                format!("未知类别“{}”", input.category),
+            ));
+        }
+    }
+    let origin = Origin {
+        reporter: Some(&caller.user_id),
+        role: role_name(role),
+        action: "report",
+        import: None,
+    };
+    let scope = ledger_scope(conn, &place)?;
+    insert_new(conn, id.clone(), input, &place, scope, &origin, clock)?;
+    Ok(true)
 }
 
 fn role_name(role: Role) -> &'static str {

@@ -76,7 +76,7 @@ pub fn apply_within(
     next.state = decision.to.as_str().to_owned();
     next.version = current.version + 1;
     next.updated_at = clock.now;
-    if !issues::update_if_version(conn, &next, current.version)? {
+    if !issues::update_if_version(conn, &next, &current)? {
         return Err(AppError::new(
             ErrorCode::ConcurrentUpdate,
             "the issue changed while this action was being applied; reload and retry",
