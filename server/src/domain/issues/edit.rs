@@ -55,13 +55,14 @@ fn validate(conn: &mut DbConnection, f: &IssueFields) -> Result<(), AppError> {
         validate_text("description", d, 0, 5000)?;
     }
     if let Some(c) = &f.category
-        && !categories::find(conn, c)?.is_some_and(|c| c.active) {
-            return Err(AppError::invalid_field(
-                "category",
-                format!("unknown category `{c}`"),
-                format!("未知类别“{c}”"),
-            ));
-        }
+        && !categories::find(conn, c)?.is_some_and(|c| c.active)
+    {
+        return Err(AppError::invalid_field(
+            "category",
+            format!("unknown category `{c}`"),
+            format!("未知类别“{c}”"),
+        ));
+    }
     if let Some(l) = &f.location {
         validate_position(l.lat, l.lon, l.accuracy_m)?;
     }
