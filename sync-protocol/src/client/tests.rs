@@ -229,8 +229,8 @@ proptest! {
             prop_assert_eq!(&phone.view(), &server.issues, "nothing pending: the view is the server");
         }
         // Each device's mutations were applied in its own order.
-        for d in 0..3 {
-            let mine: Vec<u64> = server.applied.iter().filter_map(|id| phones[d].results().get(id)).map(|r| r.seq).collect();
+        for phone in &phones {
+            let mine: Vec<u64> = server.applied.iter().filter_map(|id| phone.results().get(id)).map(|r| r.seq).collect();
             let mut sorted = mine.clone();
             sorted.sort_unstable();
             prop_assert_eq!(mine, sorted);

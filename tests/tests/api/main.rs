@@ -12,5 +12,6 @@ mod issues;
 mod ledger;
 mod ops;
 mod places;
+mod simulator;
 mod startup;
 mod sync;
