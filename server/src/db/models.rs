@@ -190,3 +190,38 @@ pub struct ChangeRow {
     pub previous_unit_path: Option<String>,
     pub changed_at: NaiveDateTime,
 }
+
+impl IssueEventRow {
+    /// A step with a fresh id and nothing optional set (no device time, place, comment, photos or
+    /// data); callers set what their step has with struct-update syntax.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        issue_id: &IssueId,
+        seq: i32,
+        action: &str,
+        from_state: Option<&str>,
+        to_state: &str,
+        actor_id: Option<&UserId>,
+        actor_role: &str,
+        server_time: NaiveDateTime,
+    ) -> Self {
+        Self {
+            id: IssueEventId::generate(),
+            issue_id: issue_id.clone(),
+            seq,
+            action: action.to_owned(),
+            from_state: from_state.map(str::to_owned),
+            to_state: to_state.to_owned(),
+            actor_id: actor_id.cloned(),
+            actor_role: actor_role.to_owned(),
+            device_time: None,
+            server_time,
+            lat: None,
+            lon: None,
+            accuracy_m: None,
+            comment: None,
+            photos: "[]".to_owned(),
+            data: "{}".to_owned(),
+        }
+    }
+}

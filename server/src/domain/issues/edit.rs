@@ -8,7 +8,7 @@ use crate::db::models::{ConflictRow, IssueEventRow, IssueRow};
 use crate::db::{DbConnection, categories, issues, sync};
 use crate::domain::access::Caller;
 use crate::error::{AppError, ErrorCode};
-use crate::ids::{ConflictId, DeviceId, IssueEventId, IssueId};
+use crate::ids::{ConflictId, DeviceId, IssueId};
 use closeout_sync_protocol::IssueState;
 use closeout_sync_protocol::lifecycle::may_edit_fields;
 use closeout_sync_protocol::sync::{IssueFields, Location, merge_fields};
@@ -211,22 +211,17 @@ pub fn write_edit(
     issues::insert_event(
         conn,
         &IssueEventRow {
-            id: IssueEventId::generate(),
-            issue_id: current.id.clone(),
-            seq: next.version,
-            action: "update".into(),
-            from_state: Some(current.state.clone()),
-            to_state: current.state.clone(),
-            actor_id: Some(caller.user_id.clone()),
-            actor_role: role,
-            device_time: None,
-            server_time: clock.now,
-            lat: None,
-            lon: None,
-            accuracy_m: None,
-            comment: None,
-            photos: "[]".into(),
             data: data.to_string(),
+            ..IssueEventRow::new(
+                &current.id,
+                next.version,
+                "update",
+                Some(current.state.as_str()),
+                &current.state,
+                Some(&caller.user_id),
+                &role,
+                clock.now,
+            )
         },
     )?;
     Ok(next.version)

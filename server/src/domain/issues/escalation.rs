@@ -8,7 +8,6 @@ use super::view::ESCALATION_NAMES_ZH;
 use crate::db::models::IssueEventRow;
 use crate::db::{Db, DbConnection, issues, write_transaction};
 use crate::error::AppError;
-use crate::ids::IssueEventId;
 use closeout_sync_protocol::lifecycle::MAX_ESCALATION;
 use serde_json::json;
 
@@ -79,21 +78,6 @@ pub fn run_once(
                     issues::insert_event(
                         conn,
                         &IssueEventRow {
-                            id: IssueEventId::generate(),
-                            issue_id: row.id.clone(),
-                            seq: row.version + 1 + i as i32,
-                            action: "escalate".into(),
-                            from_state: Some(row.state.clone()),
-                            to_state: row.state.clone(),
-                            actor_id: None,
-                            actor_role: "system".into(),
-                            device_time: None,
-                            server_time: clock.now,
-                            lat: None,
-                            lon: None,
-                            accuracy_m: None,
-                            comment: None,
-                            photos: "[]".into(),
                             data: json!({
                                 "level": level,
                                 "name_zh": ESCALATION_NAMES_ZH[level as usize],
@@ -101,6 +85,16 @@ pub fn run_once(
                                 "threshold_days": policy.days[level as usize - 1],
                             })
                             .to_string(),
+                            ..IssueEventRow::new(
+                                &row.id,
+                                row.version + 1 + i as i32,
+                                "escalate",
+                                Some(row.state.as_str()),
+                                &row.state,
+                                None,
+                                "system",
+                                clock.now,
+                            )
                         },
                     )?;
                 }

@@ -8,7 +8,7 @@ use crate::db::models::{IssueEventRow, IssueRow, OrgUnitRow};
 use crate::db::{DbConnection, categories, issues, ledger_numbers, org_units, write_transaction};
 use crate::domain::access::{self, Caller, Place};
 use crate::error::{AppError, ErrorCode};
-use crate::ids::{IssueEventId, IssueId, OrgUnitId, UserId};
+use crate::ids::{IssueId, OrgUnitId, UserId};
 use chrono::{DateTime, Datelike, Utc};
 use closeout_sync_protocol::lifecycle::REPORTERS;
 use closeout_sync_protocol::{IssueSource, IssueState, Role, Severity};
@@ -172,23 +172,23 @@ pub fn insert_new(
     issues::insert_event(
         conn,
         &IssueEventRow {
-            id: IssueEventId::generate(),
-            issue_id: id,
-            seq: 1,
-            action: origin.action.to_owned(),
-            from_state: None,
-            to_state: IssueState::Reported.as_str().to_owned(),
-            actor_id: origin.reporter.cloned(),
-            actor_role: origin.role.to_owned(),
             device_time: input.device_time.map(|t| t.naive_utc()),
-            server_time: clock.now,
             lat: row.lat,
             lon: row.lon,
             accuracy_m: row.accuracy_m,
-            comment: None,
             photos: serde_json::to_string(&input.photos).map_err(AppError::internal)?,
             data: serde_json::json!({ "ledger_no": row.ledger_no, "import": origin.import })
                 .to_string(),
+            ..IssueEventRow::new(
+                &id,
+                1,
+                origin.action,
+                None,
+                IssueState::Reported.as_str(),
+                origin.reporter,
+                origin.role,
+                clock.now,
+            )
         },
     )?;
     Ok(row)

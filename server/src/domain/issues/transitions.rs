@@ -11,7 +11,7 @@ use crate::db::{DbConnection, issues, org_units, users, write_transaction};
 use crate::domain::access::Caller;
 use crate::domain::accounts;
 use crate::error::{AppError, ErrorCode};
-use crate::ids::{IssueEventId, IssueId, OrgUnitId, UserId};
+use crate::ids::{IssueId, OrgUnitId, UserId};
 use closeout_sync_protocol::lifecycle::{self, ActionKind, Facts, Refusal, TransitionRequest};
 use closeout_sync_protocol::{IssueState, Role};
 use serde_json::json;
@@ -86,22 +86,23 @@ pub fn apply_within(
     issues::insert_event(
         conn,
         &IssueEventRow {
-            id: IssueEventId::generate(),
-            issue_id: id.clone(),
-            seq: next.version,
-            action: decision.action.as_str().to_owned(),
-            from_state: Some(decision.from.as_str().to_owned()),
-            to_state: decision.to.as_str().to_owned(),
-            actor_id: Some(caller.user_id.clone()),
-            actor_role: decision.role.as_str().to_owned(),
             device_time: request.device_time.map(|t| t.naive_utc()),
-            server_time: clock.now,
             lat: position.map(|p| p.lat),
             lon: position.map(|p| p.lon),
             accuracy_m: position.and_then(|p| p.accuracy_m),
             comment: request.comment.clone().filter(|c| !c.trim().is_empty()),
             photos: serde_json::to_string(&request.photos).map_err(AppError::internal)?,
             data: data.to_string(),
+            ..IssueEventRow::new(
+                id,
+                next.version,
+                decision.action.as_str(),
+                Some(decision.from.as_str()),
+                decision.to.as_str(),
+                Some(&caller.user_id),
+                decision.role.as_str(),
+                clock.now,
+            )
         },
     )?;
     Ok(())

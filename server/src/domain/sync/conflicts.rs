@@ -7,7 +7,7 @@ use crate::domain::access::{self, Caller};
 use crate::domain::issues::edit::write_edit;
 use crate::domain::issues::{Clock, roles_for};
 use crate::error::{AppError, ErrorCode};
-use crate::ids::{ConflictId, DeviceId, IssueEventId, IssueId, UserId};
+use crate::ids::{ConflictId, DeviceId, IssueId, UserId};
 use closeout_sync_protocol::Role;
 use closeout_sync_protocol::sync::IssueFields;
 use serde::{Deserialize, Serialize};
@@ -162,25 +162,13 @@ pub fn resolve(
         issues::insert_event(
             conn,
             &IssueEventRow {
-                id: IssueEventId::generate(),
-                issue_id: current.id.clone(),
-                seq: next.version,
-                action: "resolve_conflict".into(),
-                from_state: Some(current.state.clone()),
-                to_state: current.state.clone(),
-                actor_id: Some(caller.user_id.clone()),
-                actor_role: Role::Supervisor.as_str().into(),
-                device_time: None,
-                server_time: clock.now,
-                lat: None,
-                lon: None,
-                accuracy_m: None,
                 comment: req.comment.clone(),
                 photos: if photos.is_array() { photos.to_string() } else { "[]".into() },
                 data: json!({ "conflict_id": conflict.id, "kind": conflict.kind, "field": conflict.field,
                               "resolution": resolution_name(req.resolution), "incoming": incoming,
                               "from_user": conflict.user_id })
                 .to_string(),
+                ..IssueEventRow::new(&current.id, next.version, "resolve_conflict", Some(current.state.as_str()), &current.state, Some(&caller.user_id), Role::Supervisor.as_str(), clock.now)
             },
         )?;
         view(sync::find_conflict(conn, id)?.ok_or_else(|| AppError::not_found("conflict"))?)
