@@ -61,3 +61,7 @@ id_type!(
     /// One login on one device: every rotation of its refresh token shares it.
     TokenFamilyId
 );
+id_type!(
+    /// One tus upload (and, once complete, the attachment it became).
+    UploadId
+);

@@ -7,6 +7,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::password;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::db::{Db, migrate, users};
+use crate::domain::photos::{self, PhotoService};
 use crate::settings::Settings;
 use crate::telemetry::Metrics;
 use actix_web::dev::{Server, ServerHandle};
@@ -55,6 +56,7 @@ impl Application {
             )),
             metrics: Arc::new(Metrics::new()?),
             decoy_hash: Arc::new(password::decoy_hash(password_policy(&settings))),
+            photos: Arc::new(PhotoService::new(&settings)?),
             settings: Arc::new(settings),
         };
         let http = &state.settings.http;
@@ -89,7 +91,7 @@ impl Application {
         if let Some(workers) = http.workers {
             server = server.workers(workers.max(1));
         }
-        tracing::info!(port, "listening");
+        tracing::info!(port, photos = state.photos.store.describe(), "listening");
         Ok(Self {
             port,
             server: server.run(),
@@ -110,8 +112,22 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until stopped, with the periodic clean-up of abandoned uploads running beside it
+    /// (every replica runs it; deleting what another already deleted is harmless).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let every = self.state.settings.photos.cleanup_interval_secs;
+        let cleanup = (every > 0).then(|| {
+            tokio::spawn(photos::cleanup_loop(
+                self.state.db.clone(),
+                self.state.photos.staging_dir.clone(),
+                std::time::Duration::from_secs(every),
+            ))
+        });
+        let result = self.server.await;
+        if let Some(task) = cleanup {
+            task.abort();
+        }
+        result
     }
 }
 

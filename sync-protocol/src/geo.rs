@@ -14,6 +14,7 @@ pub struct LatLon {
 
 /// Krasovsky 1940 ellipsoid, as the GCJ-02 formulas use it.
 const A: f64 = 6_378_245.0;
+#[allow(clippy::excessive_precision)] // the published constant, as published
 const EE: f64 = 0.006_693_421_622_965_943_23;
 const X_PI: f64 = PI * 3000.0 / 180.0;
 /// Mean Earth radius (IUGG), metres.

@@ -20,6 +20,14 @@ use utoipa::{Modify, OpenApi};
         super::org_units::create,
         super::users::list,
         super::users::create,
+        super::uploads::options,
+        super::uploads::create,
+        super::uploads::head,
+        super::uploads::patch,
+        super::uploads::terminate,
+        super::photos::original,
+        super::photos::thumbnail,
+        super::photos::meta,
         super::ops::healthz,
         super::ops::readyz,
         super::ops::metrics,
@@ -30,6 +38,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Login, token refresh, logout, the caller"),
         (name = "places", description = "The place tree (org units)"),
         (name = "users", description = "People and their roles"),
+        (name = "photos", description = "tus 1.0 resumable photo uploads; photos by SHA-256, thumbnails, EXIF facts"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

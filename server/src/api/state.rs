@@ -4,6 +4,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::password::PasswordPolicy;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::db::Db;
+use crate::domain::photos::Photos;
 use crate::domain::sessions::SessionPolicy;
 use crate::settings::Settings;
 use crate::telemetry::Metrics;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Verified against when a login names an unknown user (equal timing).
     pub decoy_hash: Arc<String>,
+    /// Photo storage, upload staging and processing limits.
+    pub photos: Photos,
 }
 
 impl AppState {

@@ -5,6 +5,7 @@ pub mod connection;
 pub mod migrate;
 pub mod models;
 pub mod org_units;
+pub mod photos;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod users;

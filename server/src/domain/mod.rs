@@ -3,9 +3,11 @@
 
 pub mod access;
 pub mod accounts;
+pub mod photos;
 pub mod places;
 pub mod places_import;
 pub mod sessions;
+pub mod uploads;
 
 /// The time as stored: UTC, without zone (both backends' TIMESTAMP).
 pub fn now() -> chrono::NaiveDateTime {
