@@ -18,6 +18,8 @@ use std::io::Write;
 
 pub use closeout_sync_protocol as protocol;
 
+pub mod photos;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

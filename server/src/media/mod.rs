@@ -81,6 +81,12 @@ pub fn process(path: &Path, limits: Limits, sizes: &[u32]) -> Result<Processed, 
     let mut head = [0u8; 64];
     let n = read_up_to(&mut file, &mut head)?;
     let format = sniff(&head[..n]).ok_or(Rejection::NotAnImage)?;
+    if format == Format::Png {
+        // The PNG decoder wants to see image data before it reports a size; IHDR is enough.
+        let (w, h) = sniff::png_dimensions(&head[..n])
+            .ok_or_else(|| Rejection::Undecodable("no IHDR chunk".into()))?;
+        check_pixels(w, h, limits)?;
+    }
     file.rewind()?;
 
     let (exif, mut flags) = read_exif(&mut file);

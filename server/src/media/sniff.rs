@@ -70,6 +70,16 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
     None
 }
 
+/// Width and height from a PNG's IHDR (the first chunk, always within the first 24 bytes).
+pub fn png_dimensions(head: &[u8]) -> Option<(u32, u32)> {
+    if head.len() < 24 || &head[12..16] != b"IHDR" {
+        return None;
+    }
+    let w = u32::from_be_bytes([head[16], head[17], head[18], head[19]]);
+    let h = u32::from_be_bytes([head[20], head[21], head[22], head[23]]);
+    Some((w, h))
+}
+
 /// The largest `ispe` (image spatial extent) property in a HEIF file's metadata: the primary
 /// image's size (tiles and thumbnails are smaller). Reads at most the first 256 KiB.
 pub fn heif_dimensions<R: Read + Seek>(r: &mut R) -> std::io::Result<Option<(u32, u32)>> {

@@ -8,5 +8,6 @@ mod auth;
 mod cli;
 mod errors;
 mod ops;
+mod photos;
 mod places;
 mod startup;
