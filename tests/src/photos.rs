@@ -30,9 +30,9 @@ pub fn samples() -> PathBuf {
     dir
 }
 
-/// Where `scripts/ensure-test-tools` installed the tools (`CLOSEOUT_TOOLS`, else `.tools/`).
+/// Where `scripts/ensure-test-tools` installed the tools (`CLOSEOUT_TEST_TOOLS`, else `.tools/`).
 pub fn tools_dir() -> PathBuf {
-    std::env::var_os("CLOSEOUT_TOOLS")
+    std::env::var_os("CLOSEOUT_TEST_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join(".tools"))
 }
@@ -148,6 +148,41 @@ impl TestApp {
             .await;
         assert_eq!(res.status, StatusCode::CREATED, "{:?}", res.body);
         let sha = res.header("Closeout-Photo").unwrap().to_owned();
+        assert_eq!(sha, sha256_hex(bytes));
+        sha
+    }
+
+    /// Uploads `bytes` in PATCHes of `chunk` bytes, as phone clients do; returns the SHA-256.
+    pub async fn upload_in_chunks(&self, token: &str, bytes: &[u8], chunk: usize) -> String {
+        let res = self
+            .tus(
+                Method::POST,
+                "/api/v1/uploads",
+                token,
+                &[
+                    ("Upload-Length", bytes.len().to_string()),
+                    ("Upload-Metadata", metadata_for(bytes, &[])),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{:?}", res.body);
+        let location = res.header("Location").unwrap().to_owned();
+        let mut photo = None;
+        for (i, part) in bytes.chunks(chunk).enumerate() {
+            let res = self
+                .tus(
+                    Method::PATCH,
+                    &location,
+                    token,
+                    &[("Upload-Offset", (i * chunk).to_string())],
+                    Some(part.to_vec()),
+                )
+                .await;
+            assert_eq!(res.status, StatusCode::NO_CONTENT, "{:?}", res.body);
+            photo = res.header("Closeout-Photo").map(str::to_owned);
+        }
+        let sha = photo.expect("the last PATCH names the photo");
         assert_eq!(sha, sha256_hex(bytes));
         sha
     }

@@ -825,6 +825,12 @@ async fn a_photo_is_404_to_a_person_with_no_roles_who_did_not_upload_it() {
 
 #[tokio::test]
 async fn the_s3_backend_stores_dedups_and_serves_photos() {
+    // Made first: seconds of CPU on the test's one thread would outlive the server's keep-alive
+    // and hand reqwest a connection the server already closed.
+    let big = tokio::task::spawn_blocking(|| noise_png(2100, 1400))
+        .await
+        .unwrap();
+    assert!(big.len() > 8 * 1024 * 1024, "{}", big.len());
     let s3 = S3Server::start().await;
     let (endpoint, bucket) = (s3.endpoint.clone(), s3.bucket.clone());
     let app = TestApp::spawn_with(move |s| {
@@ -870,9 +876,7 @@ async fn the_s3_backend_stores_dedups_and_serves_photos() {
     assert_eq!(s3.object_files(), before);
 
     // A photo larger than one part (8 MiB) goes up as a multipart upload: a PNG of noise.
-    let big = noise_png(2100, 1400);
-    assert!(big.len() > 8 * 1024 * 1024, "{}", big.len());
-    let sha = app.upload_photo(&app.admin.access, &big).await;
+    let sha = app.upload_in_chunks(&app.admin.access, &big, 4 << 20).await;
     let (status, _, body) = app
         .get_bytes(&format!("/api/v1/photos/{sha}"), &app.admin.access)
         .await;
