@@ -9,7 +9,7 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{GetResult, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use secrecy::ExposeSecret;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::io::AsyncReadExt;
 
@@ -19,6 +19,9 @@ const PART_BYTES: usize = 8 * 1024 * 1024;
 #[derive(Clone)]
 pub struct PhotoStore {
     inner: Arc<dyn ObjectStore>,
+    /// The directory of the local backend: files are copied into it by the kernel
+    /// (copy_file_range), never through memory.
+    local_root: Option<PathBuf>,
     describe: String,
 }
 
@@ -40,6 +43,7 @@ impl PhotoStore {
                 Ok(Self {
                     inner: Arc::new(store),
                     describe: format!("local {}", dir.display()),
+                    local_root: Some(dir),
                 })
             }
             PhotoStorage::S3 {
@@ -63,6 +67,7 @@ impl PhotoStore {
                 Ok(Self {
                     inner: Arc::new(store),
                     describe: format!("s3 {endpoint}/{bucket}"),
+                    local_root: None,
                 })
             }
         }
@@ -107,6 +112,20 @@ impl PhotoStore {
     /// Copies a local file into the store chunk by chunk: one put when it is small, a multipart
     /// upload otherwise. Never holds more than two parts in memory.
     pub async fn put_file(&self, key: &ObjectPath, file: &Path) -> anyhow::Result<()> {
+        if let Some(root) = &self.local_root {
+            // Copy beside the target, then rename: readers never see a partial object.
+            let target = root.join(key.as_ref());
+            if let Some(dir) = target.parent() {
+                tokio::fs::create_dir_all(dir).await?;
+            }
+            let tmp = target.with_extension(format!("part-{}", uuid::Uuid::new_v4().simple()));
+            tokio::fs::copy(file, &tmp).await?;
+            if let Err(e) = tokio::fs::rename(&tmp, &target).await {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(e.into());
+            }
+            return Ok(());
+        }
         let mut f = tokio::fs::File::open(file).await?;
         let len = f.metadata().await?.len();
         if len <= PART_BYTES as u64 {

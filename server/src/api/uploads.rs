@@ -28,7 +28,7 @@ const EXPOSE: &str = "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, \
 const ALLOW_HEADERS: &str = "Authorization, Content-Type, Tus-Resumable, Upload-Length, \
     Upload-Metadata, Upload-Offset, Upload-Checksum";
 /// Write buffer between the request body and the staging file.
-const WRITE_BUFFER: usize = 1024 * 1024;
+const WRITE_BUFFER: usize = 256 * 1024;
 
 /// tus discovery: versions, extensions, the largest upload, checksum algorithms. No token needed
 /// (browsers send OPTIONS without one).

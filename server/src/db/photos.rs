@@ -117,11 +117,16 @@ pub fn delete_upload(conn: &mut DbConnection, id: &UploadId) -> QueryResult<usiz
     diesel::delete(uploads::table.find(id)).execute(conn)
 }
 
-/// Declared bytes of a person's unfinished uploads.
-pub fn unfinished_bytes(conn: &mut DbConnection, user: &UserId) -> QueryResult<i64> {
+/// Declared bytes of a person's unfinished, unexpired uploads.
+pub fn unfinished_bytes(
+    conn: &mut DbConnection,
+    user: &UserId,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
     let lengths: Vec<i64> = uploads::table
         .filter(uploads::user_id.eq(user))
         .filter(uploads::completed_at.is_null())
+        .filter(uploads::expires_at.gt(now))
         .select(uploads::length)
         .load(conn)?;
     Ok(lengths.iter().sum())

@@ -27,6 +27,7 @@ pub struct PhotoService {
     pub policy: UploadPolicy,
     busy: Mutex<HashSet<UploadId>>,
     processing: tokio::sync::Semaphore,
+    storing: tokio::sync::Semaphore,
 }
 
 /// Held while a request writes to an upload; other requests for it get 423 meanwhile.
@@ -65,6 +66,7 @@ impl PhotoService {
             },
             busy: Mutex::new(HashSet::new()),
             processing: tokio::sync::Semaphore::new(workers.max(1)),
+            storing: tokio::sync::Semaphore::new(4 * workers.max(1)),
         })
     }
 
@@ -162,6 +164,7 @@ impl PhotoService {
         sha256: String,
     ) -> Result<PhotoRow, AppError> {
         let processed = {
+            // Decoding is CPU and memory: at most `processing_concurrency` at once.
             let _permit = self
                 .processing
                 .acquire()
@@ -190,10 +193,14 @@ impl PhotoService {
             err.source = Some(e);
             err
         };
-        self.store
-            .put_file(&PhotoStore::blob_key(&sha256), staging)
-            .await
-            .map_err(storage_err)?;
+        {
+            // A multipart put to S3 holds up to three 8 MiB parts: bounded too.
+            let _permit = self.storing.acquire().await.map_err(AppError::internal)?;
+            self.store
+                .put_file(&PhotoStore::blob_key(&sha256), staging)
+                .await
+                .map_err(storage_err)?;
+        }
         for t in &processed.thumbnails {
             self.store
                 .put_bytes(&PhotoStore::thumbnail_key(&sha256, t.size), t.jpeg.clone())

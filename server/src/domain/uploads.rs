@@ -164,7 +164,7 @@ pub fn create(
     let length_i =
         i64::try_from(length).map_err(|_| AppError::new(ErrorCode::PhotoTooLarge, "too large"))?;
     crate::db::write_transaction(conn, |conn| {
-        let pending = q::unfinished_bytes(conn, &caller.user_id)?;
+        let pending = q::unfinished_bytes(conn, &caller.user_id, super::now())?;
         let quota = i64::try_from(policy.user_quota_bytes).unwrap_or(i64::MAX);
         if pending.saturating_add(length_i) > quota {
             return Err(AppError::new(
