@@ -197,6 +197,16 @@ fn tus_client(
     conc: usize,
     files: &[PathBuf],
 ) -> anyhow::Result<f64> {
+    tus_client_with(server, chunk, conc, files, false)
+}
+
+fn tus_client_with(
+    server: &Server,
+    chunk: usize,
+    conc: usize,
+    files: &[PathBuf],
+    expect_refusal: bool,
+) -> anyhow::Result<f64> {
     let tools = closeout_tests::photos::tools_dir();
     let modules = tools.join("node/node_modules");
     anyhow::ensure!(
@@ -206,6 +216,10 @@ fn tus_client(
     let script = closeout_tests::photos::repo_root().join("tests/tus/bench-client.cjs");
     let out = Command::new("node")
         .env("NODE_PATH", &modules)
+        .env(
+            "BENCH_EXPECT_REFUSAL",
+            if expect_refusal { "1" } else { "0" },
+        )
         .arg(script)
         .arg(format!("http://127.0.0.1:{}/api/v1/uploads", server.port))
         .arg(&server.token)
@@ -243,6 +257,24 @@ fn uploads(work: &Path, jpeg: &Path) -> anyhow::Result<()> {
     println!("closeout_tus_single_100MiB_chunk8MiB: {rate:.0} MiB/s");
     println!(
         "closeout_tus_single_100MiB_server_peak_rss: {:.0} MiB",
+        server.hwm_mib()
+    );
+    drop(server);
+
+    // The byte path alone, as the peer measures it (it stores bytes and processes nothing):
+    // random bytes, received, hashed, sniffed and refused as not_an_image.
+    let mut noise = Vec::new();
+    for i in 0..50 {
+        let p = work.join(format!("noise10MiB_{i:02}.bin"));
+        std::fs::write(&p, padded(b"", 10 * 1024 * 1024, &format!("noise-{i}")))?;
+        noise.push(p);
+    }
+    let server = Server::start()?;
+    tus_client(&server, 8 << 20, 1, std::slice::from_ref(&warm))?;
+    let rate = tus_client_with(&server, 8 << 20, 10, &noise, true)?;
+    println!("closeout_tus_50x10MiB_conc10_transfer_only: {rate:.0} MiB/s");
+    println!(
+        "closeout_tus_50x10MiB_conc10_transfer_only_server_peak_rss: {:.0} MiB",
         server.hwm_mib()
     );
     drop(server);

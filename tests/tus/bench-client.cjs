@@ -1,6 +1,7 @@
 // Benchmark client (tus-js-client, as the peer script uses): uploads FILEs, CONC at a time, in
 // CHUNK-byte PATCHes; prints {"files", "bytes", "secs", "mib_s"}.
 // usage: node bench-client.cjs ENDPOINT TOKEN CHUNK CONC FILE...
+// With BENCH_EXPECT_REFUSAL=1, a 415 on the last PATCH counts as done (transfer-path runs).
 'use strict';
 const fs = require('node:fs');
 const crypto = require('node:crypto');
@@ -16,7 +17,12 @@ function upload(file) {
       headers: { Authorization: `Bearer ${token}` },
       metadata: { filename: file, purpose: 'after', sha256 },
       storeFingerprintForResuming: false,
-      onError: reject, onSuccess: () => resolve(u.url),
+      onError: (err) => {
+        const r = err.originalResponse;
+        if (process.env.BENCH_EXPECT_REFUSAL === '1' && r && r.getStatus() === 415) resolve(u.url);
+        else reject(err);
+      },
+      onSuccess: () => (process.env.BENCH_EXPECT_REFUSAL === '1' ? reject(new Error('expected 415')) : resolve(u.url)),
     });
     u.start();
   });
