@@ -30,11 +30,15 @@ pub fn samples() -> PathBuf {
     dir
 }
 
-/// Where `scripts/ensure-test-tools` installed the tools (`CLOSEOUT_TEST_TOOLS`, else `.tools/`).
+/// Where `scripts/ensure-test-tools` installed the tools (`CLOSEOUT_TEST_TOOLS`, else
+/// `~/.cache/closeout-test-tools`).
 pub fn tools_dir() -> PathBuf {
     std::env::var_os("CLOSEOUT_TEST_TOOLS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".tools"))
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+                .join(".cache/closeout-test-tools")
+        })
 }
 
 #[track_caller]
