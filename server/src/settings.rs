@@ -330,6 +330,51 @@ mod tests {
 
     #[test]
     #[allow(clippy::result_large_err)] // figment's test jail dictates the closure's error type
+    fn photo_storage_is_configured_from_the_environment_and_keys_stay_secret() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(matches!(
+                s.photos.storage,
+                PhotoStorage::Local { path: None }
+            ));
+            assert_eq!(s.photos.thumbnail_sizes, vec![256, 1280]);
+            jail.set_env("CLOSEOUT_PHOTOS__STORAGE__BACKEND", "s3");
+            jail.set_env(
+                "CLOSEOUT_PHOTOS__STORAGE__ENDPOINT",
+                "http://127.0.0.1:9000",
+            );
+            jail.set_env("CLOSEOUT_PHOTOS__STORAGE__BUCKET", "photos");
+            jail.set_env("CLOSEOUT_PHOTOS__STORAGE__ACCESS_KEY_ID", "AKIDEXAMPLE");
+            jail.set_env(
+                "CLOSEOUT_PHOTOS__STORAGE__SECRET_ACCESS_KEY",
+                "hunter2-secret",
+            );
+            jail.set_env("CLOSEOUT_PHOTOS__STORAGE__ALLOW_HTTP", "true");
+            jail.set_env("CLOSEOUT_PHOTOS__MAX_BYTES", "1048576");
+            jail.set_env("CLOSEOUT_TEST_TOOLS", "/somewhere"); // the test harness's, not ours
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.photos.max_bytes, 1_048_576);
+            match &s.photos.storage {
+                PhotoStorage::S3 {
+                    bucket,
+                    region,
+                    allow_http,
+                    ..
+                } => {
+                    assert_eq!(bucket, "photos");
+                    assert_eq!(region, "us-east-1");
+                    assert!(*allow_http);
+                }
+                other => panic!("{other:?}"),
+            }
+            let shown = format!("{s:?}");
+            assert!(!shown.contains("hunter2") && !shown.contains("AKIDEXAMPLE"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's test jail dictates the closure's error type
     fn environment_overrides_file_overrides_defaults() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
