@@ -57,6 +57,18 @@ pub enum ErrorCode {
     ImageTooLarge,
     ImageUndecodable,
     StorageUnavailable,
+    UnsupportedProtocol,
+    SequenceReused,
+    MalformedMutation,
+    DeviceRevoked,
+    NotAssigned,
+    Conflict,
+    EscalationAtTop,
+    ExtensionAlreadyPending,
+    NoPendingExtension,
+    IssueIdTaken,
+    ConcurrentUpdate,
+    InvalidTransition,
     // Server side
     DatabaseUnavailable,
     Internal,
@@ -110,6 +122,18 @@ impl ErrorCode {
             Self::ImageTooLarge => "image_too_large",
             Self::ImageUndecodable => "image_undecodable",
             Self::StorageUnavailable => "storage_unavailable",
+            Self::UnsupportedProtocol => "unsupported_protocol",
+            Self::SequenceReused => "sequence_reused",
+            Self::MalformedMutation => "malformed_mutation",
+            Self::DeviceRevoked => "device_revoked",
+            Self::NotAssigned => "not_assigned",
+            Self::Conflict => "conflict",
+            Self::EscalationAtTop => "escalation_at_top",
+            Self::ExtensionAlreadyPending => "extension_already_pending",
+            Self::NoPendingExtension => "no_pending_extension",
+            Self::IssueIdTaken => "issue_id_taken",
+            Self::ConcurrentUpdate => "concurrent_update",
+            Self::InvalidTransition => "invalid_transition",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::Internal => "internal",
         }
@@ -118,8 +142,15 @@ impl ErrorCode {
     /// The HTTP status this code is always sent with.
     pub fn status(self) -> u16 {
         match self {
-            Self::MalformedJson | Self::InvalidQuery | Self::InvalidId | Self::BadRequest => 400,
-            Self::InvalidField | Self::InvalidOrgLevel | Self::ImportRejected => 422,
+            Self::MalformedJson
+            | Self::InvalidQuery
+            | Self::InvalidId
+            | Self::BadRequest
+            | Self::UnsupportedProtocol => 400,
+            Self::InvalidField
+            | Self::InvalidOrgLevel
+            | Self::ImportRejected
+            | Self::MalformedMutation => 422,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::RouteNotFound | Self::NotFound => 404,
@@ -137,9 +168,20 @@ impl ErrorCode {
             | Self::RefreshTokenRevoked
             | Self::DeviceMismatch
             | Self::SessionRevoked => 401,
-            Self::AccountDisabled | Self::Forbidden => 403,
+            Self::AccountDisabled | Self::Forbidden | Self::DeviceRevoked => 403,
             Self::TooManyLoginAttempts => 429,
-            Self::UsernameTaken | Self::OrgUnitCodeTaken | Self::DuplicateRoleAssignment => 409,
+            Self::UsernameTaken
+            | Self::OrgUnitCodeTaken
+            | Self::DuplicateRoleAssignment
+            | Self::InvalidTransition
+            | Self::ConcurrentUpdate
+            | Self::IssueIdTaken
+            | Self::NoPendingExtension
+            | Self::ExtensionAlreadyPending
+            | Self::EscalationAtTop
+            | Self::Conflict
+            | Self::NotAssigned
+            | Self::SequenceReused => 409,
             Self::TusVersionUnsupported => 412,
             Self::UploadOffsetMismatch => 409,
             Self::UploadBusy => 423,
@@ -207,6 +249,20 @@ impl ErrorCode {
             Self::ImageTooLarge => "The image has too many pixels",
             Self::ImageUndecodable => "The image cannot be decoded",
             Self::StorageUnavailable => "The photo storage is unavailable",
+            Self::UnsupportedProtocol => "Unsupported sync protocol version",
+            Self::SequenceReused => "The sequence number was already used by another mutation",
+            Self::MalformedMutation => "The mutation is not one this server understands",
+            Self::DeviceRevoked => "This device has been revoked",
+            Self::NotAssigned => "The issue has not been assigned yet",
+            Self::Conflict => "It already exists",
+            Self::EscalationAtTop => "The issue is already at the top of the escalation ladder",
+            Self::ExtensionAlreadyPending => "An extension request is already pending",
+            Self::NoPendingExtension => "There is no pending extension request",
+            Self::IssueIdTaken => "An issue with this id already exists with different content",
+            Self::ConcurrentUpdate => {
+                "The issue was changed by someone else at the same moment; reload and retry"
+            }
+            Self::InvalidTransition => "The action is not possible in the issue's current state",
             Self::DatabaseUnavailable => "The database is unavailable",
             Self::Internal => "Internal server error",
         }
@@ -261,6 +317,18 @@ impl ErrorCode {
             Self::ImageTooLarge => "图片像素过多",
             Self::ImageUndecodable => "图片已损坏，无法解码",
             Self::StorageUnavailable => "照片存储暂不可用，请稍后重试",
+            Self::UnsupportedProtocol => "不支持的同步协议版本",
+            Self::SequenceReused => "该序号已被其他操作使用",
+            Self::MalformedMutation => "无法识别的同步操作",
+            Self::DeviceRevoked => "该设备已被停用",
+            Self::NotAssigned => "问题尚未交办",
+            Self::Conflict => "已存在",
+            Self::EscalationAtTop => "已升级至最高等级",
+            Self::ExtensionAlreadyPending => "已有待审批的延期申请",
+            Self::NoPendingExtension => "没有待审批的延期申请",
+            Self::IssueIdTaken => "该编号的问题已存在且内容不同",
+            Self::ConcurrentUpdate => "问题刚被他人修改，请刷新后重试",
+            Self::InvalidTransition => "问题当前状态下不能执行该操作",
             Self::DatabaseUnavailable => "数据库暂不可用",
             Self::Internal => "服务器内部错误",
         }

@@ -65,3 +65,19 @@ id_type!(
     /// One tus upload (and, once complete, the attachment it became).
     UploadId
 );
+id_type!(
+    /// An issue of the ledger (UUIDv7; a phone may make it offline).
+    IssueId
+);
+id_type!(
+    /// One step of an issue's history.
+    IssueEventId
+);
+id_type!(
+    /// A registered phone (one user's installation).
+    DeviceId
+);
+id_type!(
+    /// A sync conflict kept for supervisors.
+    ConflictId
+);

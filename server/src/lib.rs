@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod ids;
 pub mod media;
+pub mod reports;
 pub mod settings;
 pub mod startup;
 pub mod storage;

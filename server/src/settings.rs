@@ -22,6 +22,7 @@ pub struct Settings {
     pub http: HttpSettings,
     pub log: LogSettings,
     pub photos: PhotoSettings,
+    pub ledger: LedgerSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,6 +62,28 @@ pub struct HttpSettings {
     pub workers: Option<usize>,
     /// Seconds in-flight requests get to finish on SIGTERM/SIGINT.
     pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LedgerSettings {
+    /// The offices' time zone as an offset from UTC in hours (China: 8): decides what "today" is
+    /// for deadlines and ledger years.
+    pub utc_offset_hours: i32,
+    /// Days overdue at which an issue reaches 催办, 通报, 约谈 and 问责 (ascending).
+    pub escalation_days: Vec<i64>,
+    /// How often the escalation scheduler runs, in seconds (0: never).
+    pub escalation_interval_secs: u64,
+}
+
+impl Default for LedgerSettings {
+    fn default() -> Self {
+        Self {
+            utc_offset_hours: 8,
+            escalation_days: vec![1, 7, 15, 30],
+            escalation_interval_secs: 300,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -165,6 +188,7 @@ impl Default for Settings {
             http: HttpSettings::default(),
             log: LogSettings::default(),
             photos: PhotoSettings::default(),
+            ledger: LedgerSettings::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::password;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::db::{Db, migrate, users};
+use crate::domain::issues::escalation::{self, EscalationPolicy};
 use crate::domain::photos::{self, PhotoService};
 use crate::settings::Settings;
 use crate::telemetry::Metrics;
@@ -21,6 +22,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    escalation: Option<(EscalationPolicy, std::time::Duration)>,
 }
 
 /// Connects to the configured database and brings its schema up to date.
@@ -59,8 +61,17 @@ impl Application {
             photos: Arc::new(PhotoService::new(&settings)?),
             settings: Arc::new(settings),
         };
+        let ledger = &state.settings.ledger;
+        let policy = EscalationPolicy::new(ledger.escalation_days.clone())?;
+        let escalation = (ledger.escalation_interval_secs > 0).then(|| {
+            (
+                policy,
+                std::time::Duration::from_secs(ledger.escalation_interval_secs),
+            )
+        });
         let http = &state.settings.http;
         let app_state = state.clone();
+        let openapi = api::openapi_document();
         let mut server = HttpServer::new(move || {
             let json_limit = app_state.settings.http.json_limit_bytes;
             App::new()
@@ -83,7 +94,7 @@ impl Application {
                             .finish()
                     }),
                 )
-                .configure(api::configure)
+                .configure(|cfg| api::configure(cfg, openapi.clone()))
                 .default_service(web::to(problem::route_not_found))
         })
         .listen(listener)?
@@ -96,6 +107,7 @@ impl Application {
             port,
             server: server.run(),
             state,
+            escalation,
         })
     }
 
@@ -112,9 +124,19 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped, with the periodic clean-up of abandoned uploads running beside it
-    /// (every replica runs it; deleting what another already deleted is harmless).
+    /// Serves until stopped. Beside it: the escalation scheduler, and the periodic clean-up of
+    /// abandoned uploads (every replica runs it; deleting what another already deleted is
+    /// harmless). Both stop with the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let scheduler = self.escalation.map(|(policy, interval)| {
+            let offset = self.state.settings.ledger.utc_offset_hours;
+            tokio::spawn(escalation::schedule(
+                self.state.db.clone(),
+                policy,
+                offset,
+                interval,
+            ))
+        });
         let every = self.state.settings.photos.cleanup_interval_secs;
         let cleanup = (every > 0).then(|| {
             tokio::spawn(photos::cleanup_loop(
@@ -124,7 +146,7 @@ impl Application {
             ))
         });
         let result = self.server.await;
-        if let Some(task) = cleanup {
+        for task in [scheduler, cleanup].into_iter().flatten() {
             task.abort();
         }
         result

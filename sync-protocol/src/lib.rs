@@ -2,6 +2,11 @@
 //! on. Pure: no I/O, no clocks read, no randomness — a phone app can embed it unchanged.
 
 pub mod geo;
+pub mod issue;
+pub mod lifecycle;
 pub mod roles;
+pub mod sync;
 
+pub use issue::{IssueSource, Severity};
+pub use lifecycle::{ActionKind, IssueState};
 pub use roles::Role;

@@ -227,6 +227,9 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // Below the server's 5 s keep-alive, so an idle pooled connection is never reused
+            // just as the server closes it.
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .unwrap();
         let mut this = Self {
@@ -387,6 +390,99 @@ impl TestApp {
             village_b,
             grid_a1,
             grid_b1,
+        }
+    }
+}
+
+/// A second server process on the same database (as behind a load balancer).
+pub struct Replica {
+    pub base: String,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+impl TestApp {
+    /// Starts another server on the same database and data directory.
+    pub fn replica(&self) -> Replica {
+        let app = closeout::Application::build(self.env.settings.clone()).unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        Replica { base, handle }
+    }
+
+    /// Reports an issue in `place` as `user` (panics unless 201) and returns its JSON.
+    pub async fn report(&self, user: &TestUser, place: &str, title: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/api/v1/issues",
+                &user.access,
+                json!({"title": title, "description": "现场发现", "category": "three_piles",
+                       "source": "grid_patrol", "place_id": place,
+                       "location": {"lat": 38.05, "lon": 114.52, "accuracy_m": 8.0, "address": "建北街道1号"}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "report: {body}");
+        body
+    }
+
+    /// Posts a transition; returns status and body.
+    pub async fn act(&self, user: &TestUser, issue: &str, body: Value) -> (StatusCode, Value) {
+        self.post(
+            &format!("/api/v1/issues/{issue}/transitions"),
+            &user.access,
+            body,
+        )
+        .await
+    }
+}
+
+/// The people of a ledger test: two villages' grid workers, the town's supervisor and inspector,
+/// and a county bureau (a responsible unit outside the town) with its responsible person.
+pub struct Cast {
+    pub places: Places,
+    pub bureau: String,
+    pub worker_a: TestUser,
+    pub worker_b: TestUser,
+    pub supervisor: TestUser,
+    pub inspector: TestUser,
+    pub responsible: TestUser,
+}
+
+impl TestApp {
+    pub async fn cast(&self) -> Cast {
+        let places = self.places().await;
+        let bureau = self
+            .add_place(
+                "130102-zjj",
+                "长安区住建局",
+                "department",
+                Some(&places.county),
+            )
+            .await;
+        Cast {
+            worker_a: self
+                .user_with("worker-a", &[(Role::GridWorker, Some(&places.village_a))])
+                .await,
+            worker_b: self
+                .user_with("worker-b", &[(Role::GridWorker, Some(&places.village_b))])
+                .await,
+            supervisor: self
+                .user_with("supervisor", &[(Role::Supervisor, Some(&places.town))])
+                .await,
+            inspector: self
+                .user_with("inspector", &[(Role::Inspector, Some(&places.town))])
+                .await,
+            responsible: self
+                .user_with("bureau-li", &[(Role::Responsible, Some(&bureau))])
+                .await,
+            bureau,
+            places,
         }
     }
 }

@@ -2,7 +2,10 @@
 //! extractor and `domain::access`), call a domain function, map errors to problem+json.
 
 pub mod auth;
+pub mod categories;
+pub mod devices;
 pub mod extract;
+pub mod issues;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;
@@ -10,21 +13,33 @@ pub mod org_units;
 pub mod photos;
 pub mod problem;
 pub mod state;
+pub mod sync;
 pub mod uploads;
 pub mod users;
 
 use actix_web::http::Method;
 use actix_web::web;
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+/// Largest handed-down list accepted (an XLSX of tens of thousands of rows fits).
+pub const IMPORT_LIMIT_BYTES: usize = 32 * 1024 * 1024;
+
+/// The OpenAPI document, generated once at start-up (not once per worker).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    openapi::ApiDoc::openapi()
+}
+
+/// Largest push batch body (1,000 mutations of a few KiB each).
+pub const SYNC_PUSH_LIMIT_BYTES: usize = 16 * 1024 * 1024;
+
 /// Registers every route: `/api/v1/*`, operations endpoints, the OpenAPI document and its UI.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi) {
     // Resources (not per-method services), so a wrong method on a known path answers 405.
     cfg.service(web::resource("/healthz").get(ops::healthz))
         .service(web::resource("/readyz").get(ops::readyz))
         .service(web::resource("/metrics").get(ops::metrics))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::ApiDoc::openapi()))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
         .service(
             web::scope("/api/v1")
                 .service(web::resource("/auth/login").post(auth::login))
@@ -52,6 +67,41 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(web::resource("/photos/{sha256}").get(photos::original))
                 .service(web::resource("/photos/{sha256}/thumbnail").get(photos::thumbnail))
-                .service(web::resource("/photos/{sha256}/meta").get(photos::meta)),
+                .service(web::resource("/photos/{sha256}/meta").get(photos::meta))
+                .service(
+                    web::resource("/issue-categories")
+                        .get(categories::list)
+                        .post(categories::create),
+                )
+                .service(
+                    web::resource("/issues")
+                        .get(issues::list)
+                        .post(issues::create),
+                )
+                .service(
+                    web::resource("/issues/import")
+                        .app_data(web::PayloadConfig::new(IMPORT_LIMIT_BYTES))
+                        .post(issues::import_list),
+                )
+                .service(web::resource("/issues/{id}").get(issues::get_one))
+                .service(web::resource("/issues/{id}/notice").get(issues::notice_page))
+                .service(web::resource("/issues/{id}/transitions").post(issues::transition))
+                .service(
+                    web::resource("/sync/push")
+                        .app_data(
+                            web::JsonConfig::default()
+                                .limit(SYNC_PUSH_LIMIT_BYTES)
+                                .error_handler(problem::json_error),
+                        )
+                        .post(sync::push_batch),
+                )
+                .service(web::resource("/sync/pull").get(sync::pull_changes))
+                .service(web::resource("/sync/conflicts").get(sync::list_conflicts))
+                .service(web::resource("/sync/conflicts/{id}/resolve").post(sync::resolve_conflict))
+                .service(web::resource("/devices").get(devices::list))
+                .service(web::resource("/devices/{id}/revoke").post(devices::revoke))
+                .service(
+                    web::resource("/devices/{id}/release-backlog").post(devices::release_backlog),
+                ),
         );
 }

@@ -4,6 +4,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::password::PasswordPolicy;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::db::Db;
+use crate::domain::issues::Clock;
 use crate::domain::photos::Photos;
 use crate::domain::sessions::SessionPolicy;
 use crate::settings::Settings;
@@ -26,6 +27,11 @@ pub struct AppState {
 impl AppState {
     pub fn password_policy(&self) -> PasswordPolicy {
         password_policy(&self.settings)
+    }
+
+    /// Now, and today in the offices' time zone.
+    pub fn clock(&self) -> Clock {
+        Clock::system(self.settings.ledger.utc_offset_hours)
     }
 
     pub fn session_policy(&self) -> SessionPolicy {

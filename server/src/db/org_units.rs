@@ -63,3 +63,8 @@ pub fn list_in_subtrees(
         .limit(limit)
         .load(conn)
 }
+
+/// Every place (bulk imports resolve codes and unit names against it).
+pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<OrgUnitRow>> {
+    ou::org_units.select(OrgUnitRow::as_select()).load(conn)
+}

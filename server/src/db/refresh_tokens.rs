@@ -67,3 +67,23 @@ pub fn family_is_live(conn: &mut DbConnection, family: &TokenFamilyId) -> QueryR
     ))
     .get_result(conn)
 }
+
+/// Revokes every live token of one device of a user.
+pub fn revoke_device(
+    conn: &mut DbConnection,
+    user: &UserId,
+    device_key: &str,
+    now: NaiveDateTime,
+    reason: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        rt::refresh_tokens.filter(
+            rt::user_id
+                .eq(user)
+                .and(rt::device_id.eq(device_key))
+                .and(rt::revoked_at.is_null()),
+        ),
+    )
+    .set((rt::revoked_at.eq(now), rt::revoked_reason.eq(reason)))
+    .execute(conn)
+}

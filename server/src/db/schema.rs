@@ -52,6 +52,157 @@ diesel::table! {
 }
 
 diesel::table! {
+    issue_categories (code) {
+        code -> Text,
+        name_zh -> Text,
+        name_en -> Text,
+        parent_code -> Nullable<Text>,
+        sort_order -> Integer,
+        active -> Bool,
+    }
+}
+
+diesel::table! {
+    ledger_counters (scope_id, year) {
+        scope_id -> Text,
+        year -> Integer,
+        last_value -> Integer,
+    }
+}
+
+diesel::table! {
+    issues (id) {
+        id -> Text,
+        ledger_scope_id -> Text,
+        ledger_no -> Text,
+        title -> Text,
+        description -> Text,
+        category -> Text,
+        severity -> Text,
+        source -> Text,
+        place_id -> Text,
+        place_path -> Text,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        accuracy_m -> Nullable<Double>,
+        address -> Nullable<Text>,
+        reporter_id -> Nullable<Text>,
+        responsible_unit_id -> Nullable<Text>,
+        responsible_unit_path -> Nullable<Text>,
+        responsible_user_id -> Nullable<Text>,
+        target -> Nullable<Text>,
+        deadline -> Nullable<Date>,
+        extension_deadline -> Nullable<Date>,
+        extension_reason -> Nullable<Text>,
+        escalation_level -> Integer,
+        reopen_count -> Integer,
+        state -> Text,
+        duplicate_of -> Nullable<Text>,
+        version -> Integer,
+        assigned_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    issue_events (id) {
+        id -> Text,
+        issue_id -> Text,
+        seq -> Integer,
+        action -> Text,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        actor_id -> Nullable<Text>,
+        actor_role -> Text,
+        device_time -> Nullable<Timestamp>,
+        server_time -> Timestamp,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        accuracy_m -> Nullable<Double>,
+        comment -> Nullable<Text>,
+        photos -> Text,
+        data -> Text,
+    }
+}
+
+diesel::table! {
+    devices (id) {
+        id -> Text,
+        user_id -> Text,
+        device_key -> Text,
+        registered_at -> Timestamp,
+        last_seen_at -> Nullable<Timestamp>,
+        last_seq -> BigInt,
+        clock_skew_ms -> Nullable<BigInt>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sync_mutations (id) {
+        id -> Text,
+        device_id -> Text,
+        seq -> BigInt,
+        kind -> Text,
+        status -> Text,
+        result -> Text,
+        device_time -> Timestamp,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_backlog (device_id, seq) {
+        device_id -> Text,
+        seq -> BigInt,
+        status -> Text,
+        mutation -> Nullable<Text>,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_conflicts (id) {
+        id -> Text,
+        issue_id -> Text,
+        place_path -> Text,
+        mutation_id -> Text,
+        device_id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        field -> Nullable<Text>,
+        incoming -> Text,
+        current_value -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<Text>,
+        resolution -> Nullable<Text>,
+        resolution_comment -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    change_feed (seq) {
+        seq -> BigInt,
+        entity -> Text,
+        entity_id -> Text,
+        place_path -> Text,
+        unit_path -> Nullable<Text>,
+        previous_unit_path -> Nullable<Text>,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    change_counter (id) {
+        id -> Integer,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
     uploads (id) {
         id -> Text,
         user_id -> Text,
@@ -109,9 +260,9 @@ diesel::table! {
 }
 
 diesel::joinable!(role_assignments -> users (user_id));
+diesel::joinable!(issue_events -> issues (issue_id));
 diesel::joinable!(role_assignments -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
-
 diesel::joinable!(uploads -> users (user_id));
 diesel::joinable!(photo_attachments -> photos (photo_sha256));
 
@@ -120,7 +271,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     role_assignments,
     refresh_tokens,
+    issue_categories,
+    ledger_counters,
+    issues,
+    issue_events,
+    devices,
+    sync_mutations,
+    sync_backlog,
+    sync_conflicts,
+    change_feed,
+    change_counter,
     uploads,
     photos,
-    photo_attachments
+    photo_attachments,
 );

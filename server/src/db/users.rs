@@ -101,3 +101,11 @@ pub fn list_in_subtrees(
     }
     query.order(users::username).limit(limit).load(conn)
 }
+
+/// Users with this display name (names repeat; callers must handle several).
+pub fn find_by_display_name(conn: &mut DbConnection, name: &str) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .filter(users::display_name.eq(name))
+        .select(UserRow::as_select())
+        .load(conn)
+}

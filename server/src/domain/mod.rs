@@ -3,10 +3,14 @@
 
 pub mod access;
 pub mod accounts;
+pub mod categories;
+pub mod issues;
 pub mod photos;
 pub mod places;
 pub mod places_import;
 pub mod sessions;
+pub mod sheet;
+pub mod sync;
 pub mod uploads;
 
 /// The time as stored: UTC, without zone (both backends' TIMESTAMP).

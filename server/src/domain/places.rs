@@ -22,6 +22,8 @@ pub enum OrgLevel {
     Village,
     Grid,
     Building,
+    /// A responsible unit (a bureau, a company) that rectifies issues; may sit under any place.
+    Department,
 }
 
 impl OrgLevel {
@@ -34,6 +36,7 @@ impl OrgLevel {
             Self::Village => "village",
             Self::Grid => "grid",
             Self::Building => "building",
+            Self::Department => "department",
         }
     }
 
@@ -76,13 +79,16 @@ impl FromStr for OrgLevel {
             "village" | "村" | "社区" | "村/社区" => Self::Village,
             "grid" | "网格" => Self::Grid,
             "building" | "楼栋" => Self::Building,
+            "department" | "部门" | "单位" | "责任单位" => Self::Department,
             other => {
                 return Err(AppError::invalid_field(
                     "level",
                     format!(
-                        "unknown level `{other}` (province, city, county, township, village, grid, building)"
+                        "unknown level `{other}` (province, city, county, township, village, grid, building, department)"
                     ),
-                    format!("未知层级“{other}”（省、市、县/区、乡镇/街道、村/社区、网格、楼栋）"),
+                    format!(
+                        "未知层级“{other}”（省、市、县/区、乡镇/街道、村/社区、网格、楼栋、部门）"
+                    ),
                 ));
             }
         })

@@ -79,6 +79,8 @@ pub fn login(
     let now = super::now();
     let family = TokenFamilyId::generate();
     write_transaction(conn, |conn| {
+        // A revoked device cannot log in again (403 device_revoked).
+        super::sync::devices::register(conn, &user.id, device_id, now)?;
         issue_pair(conn, keys, policy, &user.id, device_id, family, now)
     })
 }
@@ -191,6 +193,32 @@ pub fn authenticate(
             "the token's user no longer exists",
         )
     })?;
+    caller_of(conn, user, claims.did)
+}
+
+/// A user as the server acts for them (a device's held mutations released by a supervisor are
+/// applied with the rights of the user who made them).
+pub fn caller_for_user(
+    conn: &mut DbConnection,
+    user: &UserId,
+    device_key: &str,
+) -> Result<Caller, AppError> {
+    let row = users::find(conn, user)?.ok_or_else(|| AppError::not_found("user"))?;
+    caller_of(conn, row, device_key.to_owned())
+}
+
+/// The operator acting as a user from the command line (`closeout issues import --as NAME`).
+pub fn caller_by_username(conn: &mut DbConnection, username: &str) -> Result<Caller, AppError> {
+    let user =
+        users::find_by_username(conn, username)?.ok_or_else(|| AppError::not_found("user"))?;
+    caller_of(conn, user, "cli".to_owned())
+}
+
+fn caller_of(
+    conn: &mut DbConnection,
+    user: crate::db::models::UserRow,
+    device_id: String,
+) -> Result<Caller, AppError> {
     if !user.active {
         return Err(AppError::new(
             ErrorCode::AccountDisabled,
@@ -204,7 +232,7 @@ pub fn authenticate(
     Ok(Caller {
         user_id: user.id,
         username: user.username,
-        device_id: claims.did,
+        device_id,
         grants,
     })
 }

@@ -22,7 +22,7 @@ fn servers_starting_at_once_on_a_fresh_database_migrate_once_and_all_start() {
     for h in handles {
         h.join().unwrap().unwrap();
     }
-    // The schema is there once: the migration table lists each migration exactly once.
+    // The schema is there once: each migration is recorded exactly once.
     let out = env.cli(&["migrate"], "").unwrap();
     assert_eq!(out, "database is up to date\n");
     let db = env.db();
@@ -37,8 +37,9 @@ fn servers_starting_at_once_on_a_fresh_database_migrate_once_and_all_start() {
         .get_result(&mut *conn)
         .unwrap();
     let migrations =
-        std::fs::read_dir(closeout_tests::photos::repo_root().join("migrations/sqlite"))
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/sqlite"))
             .unwrap()
             .count();
-    assert_eq!(c.n, i64::try_from(migrations).unwrap());
+    assert!(migrations >= 2);
+    assert_eq!(c.n as usize, migrations);
 }

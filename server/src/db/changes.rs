@@ -1,0 +1,88 @@
+//! The change feed phones pull from. Every write to a synced entity appends an entry in the same
+//! transaction; the sequence comes from one counter row whose lock is held until commit, so entries
+//! become visible in sequence order and a pull cursor never passes over a slower transaction.
+
+use super::connection::{DbBackend, DbConnection};
+use super::issues::subtree_bounds;
+use super::models::{ChangeRow, IssueRow};
+use super::schema::{change_counter, change_feed};
+use diesel::prelude::*;
+
+/// Appends an entry for an issue written in this transaction. `previous_unit_path`: the unit it
+/// was assigned to before, when that changed (its people must be told it left them).
+pub fn record_issue(
+    conn: &mut DbConnection,
+    issue: &IssueRow,
+    previous_unit_path: Option<&str>,
+) -> QueryResult<i64> {
+    let seq: i64 = diesel::update(change_counter::table.find(1))
+        .set(change_counter::value.eq(change_counter::value + 1))
+        .returning(change_counter::value)
+        .get_result(conn)?;
+    let previous =
+        previous_unit_path.filter(|p| Some(*p) != issue.responsible_unit_path.as_deref());
+    diesel::insert_into(change_feed::table)
+        .values(&ChangeRow {
+            seq,
+            entity: "issue".into(),
+            entity_id: issue.id.to_string(),
+            place_path: issue.place_path.clone(),
+            unit_path: issue.responsible_unit_path.clone(),
+            previous_unit_path: previous.map(str::to_owned),
+            changed_at: issue.updated_at,
+        })
+        .execute(conn)?;
+    Ok(seq)
+}
+
+/// Entries after `after` for places in `places` or units in `units` (including the unit an issue
+/// left), in sequence order.
+pub fn page(
+    conn: &mut DbConnection,
+    after: i64,
+    places: &[String],
+    units: &[String],
+    limit: i64,
+) -> QueryResult<Vec<ChangeRow>> {
+    if places.is_empty() && units.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = change_feed::table
+        .select(ChangeRow::as_select())
+        .into_boxed::<DbBackend>()
+        .filter(change_feed::seq.ne(change_feed::seq));
+    for prefix in places {
+        let (lo, hi) = subtree_bounds(prefix);
+        q = q.or_filter(
+            change_feed::place_path
+                .ge(lo)
+                .and(change_feed::place_path.lt(hi)),
+        );
+    }
+    for prefix in units {
+        let (lo, hi) = subtree_bounds(prefix);
+        q = q
+            .or_filter(
+                change_feed::unit_path
+                    .ge(lo.clone())
+                    .and(change_feed::unit_path.lt(hi.clone())),
+            )
+            .or_filter(
+                change_feed::previous_unit_path
+                    .ge(lo)
+                    .and(change_feed::previous_unit_path.lt(hi)),
+            );
+    }
+    q.filter(change_feed::seq.gt(after))
+        .order(change_feed::seq)
+        .limit(limit)
+        .load(conn)
+}
+
+/// The newest sequence number (a cursor for "everything so far").
+pub fn latest(conn: &mut DbConnection) -> QueryResult<i64> {
+    change_counter::table
+        .find(1)
+        .select(change_counter::value)
+        .first(conn)
+}

@@ -1,0 +1,232 @@
+//! Queries on issues and their history.
+
+use super::connection::{DbBackend, DbConnection};
+use super::models::{IssueEventRow, IssueRow};
+use super::schema::{issue_events, issues};
+use crate::ids::{IssueId, UserId};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+/// Inserts a new issue and its change-feed entry.
+pub fn insert(conn: &mut DbConnection, row: &IssueRow) -> QueryResult<()> {
+    diesel::insert_into(issues::table)
+        .values(row)
+        .execute(conn)?;
+    super::changes::record_issue(conn, row, None).map(|_| ())
+}
+
+pub fn find(conn: &mut DbConnection, id: &IssueId) -> QueryResult<Option<IssueRow>> {
+    issues::table
+        .find(id)
+        .select(IssueRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Writes `row` over `previous` only if the stored version is still `previous.version`: two
+/// concurrent changes to one issue cannot both succeed. Appends the change-feed entry. Returns
+/// whether it was written.
+pub fn update_if_version(
+    conn: &mut DbConnection,
+    row: &IssueRow,
+    previous: &IssueRow,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        issues::table
+            .find(&row.id)
+            .filter(issues::version.eq(previous.version)),
+    )
+    .set(row)
+    .execute(conn)?;
+    if n == 1 {
+        super::changes::record_issue(conn, row, previous.responsible_unit_path.as_deref())?;
+    }
+    Ok(n == 1)
+}
+
+/// Issues by id (for building pull responses).
+pub fn find_many(conn: &mut DbConnection, ids: &[IssueId]) -> QueryResult<Vec<IssueRow>> {
+    issues::table
+        .filter(issues::id.eq_any(ids))
+        .select(IssueRow::as_select())
+        .load(conn)
+}
+
+pub fn insert_event(conn: &mut DbConnection, row: &IssueEventRow) -> QueryResult<()> {
+    diesel::insert_into(issue_events::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn events_of(conn: &mut DbConnection, issue: &IssueId) -> QueryResult<Vec<IssueEventRow>> {
+    issue_events::table
+        .filter(issue_events::issue_id.eq(issue))
+        .select(IssueEventRow::as_select())
+        .order(issue_events::seq)
+        .load(conn)
+}
+
+/// `[low, high)` bounds of the paths inside a subtree: index-friendly on both backends, unlike
+/// `LIKE 'prefix%'`. Paths are ASCII and end with '/', and '0' is the byte after '/'.
+pub fn subtree_bounds(prefix: &str) -> (String, String) {
+    let high = match prefix.strip_suffix('/') {
+        Some(head) => format!("{head}0"),
+        None => format!("{prefix}\u{7f}"),
+    };
+    (prefix.to_owned(), high)
+}
+
+/// What a list of issues is narrowed to. Visibility (`visible_places` or `responsible_units`)
+/// always applies; the rest only when set.
+#[derive(Debug, Clone, Default)]
+pub struct IssueFilter {
+    /// Subtrees whose issues the caller sees by place.
+    pub visible_places: Vec<String>,
+    /// Subtrees of units whose assigned issues the caller sees as the responsible unit.
+    pub responsible_units: Vec<String>,
+    pub states: Vec<String>,
+    pub place_subtree: Option<String>,
+    pub category: Option<String>,
+    pub source: Option<String>,
+    pub responsible_unit_subtree: Option<String>,
+    pub responsible_user: Option<UserId>,
+    /// Open and with a deadline before this day.
+    pub deadline_before: Option<NaiveDate>,
+    /// Open and with a deadline in `[from, to]`.
+    pub deadline_within: Option<(NaiveDate, NaiveDate)>,
+    pub text: Option<String>,
+    pub created_from: Option<NaiveDateTime>,
+    pub created_to: Option<NaiveDateTime>,
+    pub closed_from: Option<NaiveDateTime>,
+    pub closed_to: Option<NaiveDateTime>,
+    /// Keyset cursor: the (created_at, id) of the last row of the previous page.
+    pub after: Option<(NaiveDateTime, IssueId)>,
+    pub limit: i64,
+}
+
+pub const OPEN_STATES: [&str; 4] = ["reported", "assigned", "rectifying", "submitted"];
+
+/// Newest first.
+pub fn list(conn: &mut DbConnection, f: &IssueFilter) -> QueryResult<Vec<IssueRow>> {
+    if f.visible_places.is_empty() && f.responsible_units.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = issues::table
+        .select(IssueRow::as_select())
+        .into_boxed::<DbBackend>()
+        // Never matches: the visibility predicates below are OR-ed onto it.
+        .filter(issues::id.ne(issues::id));
+    for prefix in &f.visible_places {
+        let (lo, hi) = subtree_bounds(prefix);
+        q = q.or_filter(issues::place_path.ge(lo).and(issues::place_path.lt(hi)));
+    }
+    for prefix in &f.responsible_units {
+        let (lo, hi) = subtree_bounds(prefix);
+        q = q.or_filter(
+            issues::responsible_unit_path
+                .ge(lo)
+                .and(issues::responsible_unit_path.lt(hi)),
+        );
+    }
+    if !f.states.is_empty() {
+        q = q.filter(issues::state.eq_any(f.states.clone()));
+    }
+    if let Some(prefix) = &f.place_subtree {
+        let (lo, hi) = subtree_bounds(prefix);
+        q = q.filter(issues::place_path.ge(lo).and(issues::place_path.lt(hi)));
+    }
+    if let Some(prefix) = &f.responsible_unit_subtree {
+        let (lo, hi) = subtree_bounds(prefix);
+        q = q.filter(
+            issues::responsible_unit_path
+                .ge(lo)
+                .and(issues::responsible_unit_path.lt(hi)),
+        );
+    }
+    if let Some(category) = &f.category {
+        q = q.filter(issues::category.eq(category.clone()));
+    }
+    if let Some(source) = &f.source {
+        q = q.filter(issues::source.eq(source.clone()));
+    }
+    if let Some(user) = &f.responsible_user {
+        q = q.filter(issues::responsible_user_id.eq(user.clone()));
+    }
+    if let Some(day) = f.deadline_before {
+        q = q
+            .filter(issues::state.eq_any(OPEN_STATES))
+            .filter(issues::deadline.lt(day));
+    }
+    if let Some((from, to)) = f.deadline_within {
+        q = q
+            .filter(issues::state.eq_any(OPEN_STATES))
+            .filter(issues::deadline.ge(from))
+            .filter(issues::deadline.le(to));
+    }
+    if let Some(text) = &f.text {
+        let pattern = format!("%{}%", escape_like(text));
+        q = q.filter(
+            issues::title
+                .like(pattern.clone())
+                .escape('\\')
+                .or(issues::description.like(pattern.clone()).escape('\\'))
+                .or(issues::ledger_no.like(pattern).escape('\\')),
+        );
+    }
+    if let Some(t) = f.created_from {
+        q = q.filter(issues::created_at.ge(t));
+    }
+    if let Some(t) = f.created_to {
+        q = q.filter(issues::created_at.lt(t));
+    }
+    if let Some(t) = f.closed_from {
+        q = q.filter(issues::closed_at.ge(t));
+    }
+    if let Some(t) = f.closed_to {
+        q = q.filter(issues::closed_at.lt(t));
+    }
+    if let Some((at, id)) = &f.after {
+        q = q.filter(
+            issues::created_at
+                .lt(*at)
+                .or(issues::created_at.eq(*at).and(issues::id.lt(id.clone()))),
+        );
+    }
+    q.order((issues::created_at.desc(), issues::id.desc()))
+        .limit(f.limit)
+        .load(conn)
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Issues waiting on their unit, past `deadline_before`, below `below_level` on the ladder:
+/// the escalation scheduler's work list, oldest deadline first.
+pub fn escalation_candidates(
+    conn: &mut DbConnection,
+    deadline_before: NaiveDate,
+    below_level: i32,
+    after: Option<(Option<NaiveDate>, IssueId)>,
+    limit: i64,
+) -> QueryResult<Vec<IssueRow>> {
+    let mut q = issues::table
+        .filter(issues::state.eq_any(["assigned", "rectifying"]))
+        .filter(issues::deadline.lt(deadline_before))
+        .filter(issues::escalation_level.lt(below_level))
+        .select(IssueRow::as_select())
+        .into_boxed::<DbBackend>();
+    if let Some((Some(deadline), id)) = after {
+        q = q.filter(
+            issues::deadline
+                .gt(deadline)
+                .or(issues::deadline.eq(deadline).and(issues::id.gt(id))),
+        );
+    }
+    q.order((issues::deadline, issues::id))
+        .limit(limit)
+        .load(conn)
+}

@@ -1,0 +1,198 @@
+//! Queries on processed mutations, the backlog of held and skipped sequence numbers, and conflicts.
+
+use super::connection::{DbBackend, DbConnection};
+use super::issues::subtree_bounds;
+use super::models::{ConflictRow, SyncMutationRow};
+use super::schema::{sync_backlog, sync_conflicts, sync_mutations};
+use crate::ids::{ConflictId, DeviceId, UserId};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+pub fn find_mutation(conn: &mut DbConnection, id: &str) -> QueryResult<Option<SyncMutationRow>> {
+    sync_mutations::table
+        .find(id)
+        .select(SyncMutationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_mutation(conn: &mut DbConnection, row: &SyncMutationRow) -> QueryResult<()> {
+    diesel::insert_into(sync_mutations::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Holds a mutation that arrived after a gap (again is fine: the first copy stays).
+pub fn hold(
+    conn: &mut DbConnection,
+    device: &DeviceId,
+    seq: i64,
+    mutation: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    let exists = backlog_status(conn, device, seq)?.is_some();
+    if !exists {
+        diesel::insert_into(sync_backlog::table)
+            .values((
+                sync_backlog::device_id.eq(device),
+                sync_backlog::seq.eq(seq),
+                sync_backlog::status.eq("held"),
+                sync_backlog::mutation.eq(mutation),
+                sync_backlog::received_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn backlog_status(
+    conn: &mut DbConnection,
+    device: &DeviceId,
+    seq: i64,
+) -> QueryResult<Option<String>> {
+    sync_backlog::table
+        .find((device, seq))
+        .select(sync_backlog::status)
+        .first(conn)
+        .optional()
+}
+
+/// Takes the held mutation with this sequence number out of the backlog.
+pub fn take_held(
+    conn: &mut DbConnection,
+    device: &DeviceId,
+    seq: i64,
+) -> QueryResult<Option<String>> {
+    let held: Option<Option<String>> = sync_backlog::table
+        .find((device, seq))
+        .filter(sync_backlog::status.eq("held"))
+        .select(sync_backlog::mutation)
+        .first(conn)
+        .optional()?;
+    if held.is_some() {
+        diesel::delete(sync_backlog::table.find((device, seq))).execute(conn)?;
+    }
+    Ok(held.flatten())
+}
+
+pub fn remove_backlog(conn: &mut DbConnection, device: &DeviceId, seq: i64) -> QueryResult<()> {
+    diesel::delete(sync_backlog::table.find((device, seq)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Every held sequence number of a device, ascending.
+pub fn held_seqs(conn: &mut DbConnection, device: &DeviceId) -> QueryResult<Vec<i64>> {
+    sync_backlog::table
+        .filter(
+            sync_backlog::device_id
+                .eq(device)
+                .and(sync_backlog::status.eq("held")),
+        )
+        .select(sync_backlog::seq)
+        .order(sync_backlog::seq)
+        .load(conn)
+}
+
+/// Marks a missing sequence number as skipped (a supervisor released the gap); if the mutation
+/// turns up later it is still processed.
+pub fn mark_skipped(
+    conn: &mut DbConnection,
+    device: &DeviceId,
+    seq: i64,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(sync_backlog::table)
+        .values((
+            sync_backlog::device_id.eq(device),
+            sync_backlog::seq.eq(seq),
+            sync_backlog::status.eq("skipped"),
+            sync_backlog::mutation.eq(None::<String>),
+            sync_backlog::received_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// (device, seq, status, received_at) of every backlog entry.
+pub fn backlog(
+    conn: &mut DbConnection,
+) -> QueryResult<Vec<(DeviceId, i64, String, NaiveDateTime)>> {
+    sync_backlog::table
+        .select((
+            sync_backlog::device_id,
+            sync_backlog::seq,
+            sync_backlog::status,
+            sync_backlog::received_at,
+        ))
+        .order((sync_backlog::device_id, sync_backlog::seq))
+        .load(conn)
+}
+
+pub fn insert_conflict(conn: &mut DbConnection, row: &ConflictRow) -> QueryResult<()> {
+    diesel::insert_into(sync_conflicts::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_conflict(conn: &mut DbConnection, id: &ConflictId) -> QueryResult<Option<ConflictRow>> {
+    sync_conflicts::table
+        .find(id)
+        .select(ConflictRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Conflicts on issues in the subtrees, unresolved first, oldest first.
+pub fn list_conflicts(
+    conn: &mut DbConnection,
+    subtrees: &[String],
+    unresolved_only: bool,
+    limit: i64,
+) -> QueryResult<Vec<ConflictRow>> {
+    if subtrees.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = sync_conflicts::table
+        .select(ConflictRow::as_select())
+        .into_boxed::<DbBackend>()
+        .filter(sync_conflicts::id.ne(sync_conflicts::id));
+    for prefix in subtrees {
+        let (lo, hi) = subtree_bounds(prefix);
+        q = q.or_filter(
+            sync_conflicts::place_path
+                .ge(lo)
+                .and(sync_conflicts::place_path.lt(hi)),
+        );
+    }
+    if unresolved_only {
+        q = q.filter(sync_conflicts::resolved_at.is_null());
+    }
+    q.order(sync_conflicts::created_at).limit(limit).load(conn)
+}
+
+/// Marks a conflict resolved, only if it was not already: false when someone resolved it first.
+pub fn resolve_conflict(
+    conn: &mut DbConnection,
+    id: &ConflictId,
+    by: &UserId,
+    at: NaiveDateTime,
+    resolution: &str,
+    comment: Option<&str>,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        sync_conflicts::table
+            .find(id)
+            .filter(sync_conflicts::resolved_at.is_null()),
+    )
+    .set((
+        sync_conflicts::resolved_at.eq(at),
+        sync_conflicts::resolved_by.eq(by),
+        sync_conflicts::resolution.eq(resolution),
+        sync_conflicts::resolution_comment.eq(comment),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}

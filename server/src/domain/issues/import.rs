@@ -1,0 +1,467 @@
+//! Importing a handed-down list (交办清单) from XLSX or CSV: every row checked first, every bad
+//! row reported with its spreadsheet row number and reason, and then all rows written in one
+//! transaction — or none. Rows naming a responsible unit, person, target and deadline are
+//! assigned on import (交办), as the list hands them down.
+
+use super::report::{self, NewIssue, Origin, ledger_scope, validate_position};
+use super::{Clock, transitions};
+use crate::db::models::OrgUnitRow;
+use crate::db::{DbConnection, categories, org_units, users, write_transaction};
+use crate::domain::access::{Caller, Place};
+use crate::domain::accounts;
+use crate::domain::places_import::RowError;
+use crate::domain::sheet::{self, find_header, parse_day};
+use crate::error::{AppError, ErrorCode};
+use crate::ids::{IssueId, OrgUnitId, UserId};
+use closeout_sync_protocol::lifecycle::TransitionRequest;
+use closeout_sync_protocol::{ActionKind, IssueSource, Role, Severity};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Column names as offices write them (the first matching header wins).
+const TITLE: &[&str] = &["问题标题", "问题名称", "标题", "问题", "title"];
+const DESCRIPTION: &[&str] = &[
+    "问题描述",
+    "具体问题",
+    "存在问题",
+    "问题情况",
+    "description",
+];
+const CATEGORY: &[&str] = &["问题类别", "问题类型", "类别", "category"];
+const PLACE: &[&str] = &[
+    "区划代码",
+    "行政区划代码",
+    "所属区域代码",
+    "村居代码",
+    "place_code",
+];
+const UNIT: &[&str] = &["责任单位", "责任单位代码", "responsible_unit"];
+const PERSON: &[&str] = &["责任人", "责任人账号", "responsible_person"];
+const TARGET: &[&str] = &["整改目标", "整改要求", "整改措施", "target"];
+const DEADLINE: &[&str] = &["完成时限", "整改时限", "办结时限", "deadline"];
+const SEVERITY: &[&str] = &["严重程度", "severity"];
+const SOURCE: &[&str] = &["问题来源", "来源", "source"];
+const ADDRESS: &[&str] = &["具体位置", "地址", "address"];
+const LAT: &[&str] = &["纬度", "lat", "latitude"];
+const LON: &[&str] = &["经度", "lon", "longitude"];
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    /// Recorded in each imported issue's first history event, with the file and row.
+    pub batch_id: String,
+    pub created: usize,
+    /// Of those, assigned on import (the row named unit, person, target and deadline).
+    pub assigned: usize,
+    pub first_ledger_no: Option<String>,
+    pub last_ledger_no: Option<String>,
+}
+
+struct Assignment {
+    unit: OrgUnitRow,
+    person: UserId,
+    target: String,
+    deadline: chrono::NaiveDate,
+}
+
+struct Row {
+    row: usize,
+    issue: NewIssue,
+    place: OrgUnitRow,
+    role: Role,
+    assignment: Option<Assignment>,
+}
+
+/// Reads, checks and imports the list as `caller`. `progress(done, total)` is called per row.
+pub fn import(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    bytes: &[u8],
+    file_name: &str,
+    clock: Clock,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<ImportReport, AppError> {
+    let table = sheet::read(bytes)?;
+    let columns = [
+        TITLE,
+        DESCRIPTION,
+        CATEGORY,
+        PLACE,
+        UNIT,
+        PERSON,
+        TARGET,
+        DEADLINE,
+        SEVERITY,
+        SOURCE,
+        ADDRESS,
+        LAT,
+        LON,
+    ];
+    let Some((header_row, cols)) = find_header(&table, columns, 3) else {
+        return Err(missing_header());
+    };
+    let [
+        title,
+        description,
+        category,
+        place,
+        unit,
+        person,
+        target,
+        deadline,
+        severity,
+        source,
+        address,
+        lat,
+        lon,
+    ] = cols;
+    let (Some(title), Some(category), Some(place)) = (title, category, place) else {
+        return Err(missing_header());
+    };
+
+    let mut lookup = Lookup::load(conn)?;
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (i, cells) in table.iter().enumerate().skip(header_row + 1) {
+        let row_no = i + 1;
+        let cell = |c: Option<usize>| c.and_then(|c| cells.get(c)).map(|s| s.trim()).unwrap_or("");
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let parsed = (|| -> Result<Row, (String, String)> {
+            let place_code = cell(Some(place));
+            let place = lookup.by_code.get(place_code).cloned().ok_or_else(|| {
+                (
+                    format!("unknown place code `{place_code}`"),
+                    format!("区划代码“{place_code}”不存在"),
+                )
+            })?;
+            let at = Place { path: &place.path };
+            let role = [Role::Supervisor, Role::Admin]
+                .into_iter()
+                .find(|r| caller.has_role_at(*r, at))
+                .ok_or_else(|| {
+                    (
+                        "you are not a supervisor or admin of this place".to_owned(),
+                        "您不是该区域的督查办或管理员".to_owned(),
+                    )
+                })?;
+            let category = lookup.category(cell(Some(category)))?;
+            let severity = match cell(severity) {
+                "" => Severity::Minor,
+                s => Severity::parse(s).ok_or_else(|| {
+                    (
+                        format!("unknown severity `{s}`"),
+                        format!("严重程度“{s}”无法识别（一般/较重/严重/重大）"),
+                    )
+                })?,
+            };
+            let source = match cell(source) {
+                "" => IssueSource::HandedDown,
+                s => IssueSource::parse(s).ok_or_else(|| {
+                    (
+                        format!("unknown source `{s}`"),
+                        format!("问题来源“{s}”无法识别"),
+                    )
+                })?,
+            };
+            let location = match (cell(lat), cell(lon)) {
+                ("", "") => None,
+                (la, lo) => {
+                    let (Ok(la), Ok(lo)) = (la.parse::<f64>(), lo.parse::<f64>()) else {
+                        return Err((
+                            "latitude and longitude must both be numbers".into(),
+                            "经纬度须同时填写数字".into(),
+                        ));
+                    };
+                    validate_position(la, lo, None).map_err(split)?;
+                    Some(super::view::Location {
+                        lat: la,
+                        lon: lo,
+                        accuracy_m: None,
+                        address: None,
+                    })
+                }
+            };
+            let location = match (location, cell(address)) {
+                (Some(mut l), a) => {
+                    l.address = Some(a.to_owned()).filter(|a| !a.is_empty());
+                    Some(l)
+                }
+                (None, _) => None,
+            };
+            let issue = NewIssue {
+                id: None,
+                title: cell(Some(title)).to_owned(),
+                description: [cell(description), cell(address)]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                category,
+                severity,
+                source,
+                place_id: place.id.clone(),
+                location,
+                device_time: None,
+                photos: Vec::new(),
+            };
+            report::validate(&issue).map_err(split)?;
+            let parts = [cell(unit), cell(person), cell(target), cell(deadline)];
+            let assignment = match parts.iter().filter(|p| !p.is_empty()).count() {
+                0 => None,
+                4 => {
+                    if !caller.has_role_at(Role::Supervisor, at) {
+                        return Err((
+                            "assigning needs the supervisor role for this place".into(),
+                            "交办需要该区域的督查办角色".into(),
+                        ));
+                    }
+                    let unit = lookup.unit(parts[0])?;
+                    let person = lookup.person(conn, parts[1], &unit)?;
+                    let deadline = parse_day(parts[3]).ok_or_else(|| {
+                        (
+                            format!("`{}` is not a date", parts[3]),
+                            format!("完成时限“{}”不是日期", parts[3]),
+                        )
+                    })?;
+                    if deadline < clock.today {
+                        return Err((
+                            "the deadline has already passed".into(),
+                            "完成时限早于今天".into(),
+                        ));
+                    }
+                    Some(Assignment {
+                        unit,
+                        person,
+                        target: parts[2].to_owned(),
+                        deadline,
+                    })
+                }
+                _ => {
+                    return Err((
+                        "assigning needs the responsible unit, person, target and deadline together".into(),
+                        "交办须同时填写责任单位、责任人、整改目标和完成时限".into(),
+                    ));
+                }
+            };
+            Ok(Row {
+                row: row_no,
+                issue,
+                place,
+                role,
+                assignment,
+            })
+        })();
+        match parsed {
+            Ok(row) => rows.push(row),
+            Err((reason, reason_zh)) => errors.push(RowError {
+                row: row_no,
+                reason,
+                reason_zh,
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        let n = errors.len();
+        return Err(AppError::new(
+            ErrorCode::ImportRejected,
+            format!("{n} row(s) were refused; nothing was imported"),
+        )
+        .zh(format!("{n} 行有错误，未导入任何数据"))
+        .with_extra(serde_json::json!({ "errors": errors })));
+    }
+    if rows.is_empty() {
+        return Err(
+            AppError::new(ErrorCode::ImportRejected, "the list has no rows").zh("清单中没有数据行"),
+        );
+    }
+
+    let batch_id = uuid::Uuid::now_v7().to_string();
+    let total = rows.len();
+    write_transaction(conn, |conn| -> Result<ImportReport, AppError> {
+        let mut scopes: HashMap<OrgUnitId, OrgUnitId> = HashMap::new();
+        let mut report = ImportReport {
+            batch_id: batch_id.clone(),
+            created: 0,
+            assigned: 0,
+            first_ledger_no: None,
+            last_ledger_no: None,
+        };
+        for (done, row) in rows.iter().enumerate() {
+            let scope = match scopes.get(&row.place.id) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = ledger_scope(conn, &row.place)?;
+                    scopes.insert(row.place.id.clone(), s.clone());
+                    s
+                }
+            };
+            let origin = Origin {
+                reporter: Some(&caller.user_id),
+                role: row.role.as_str(),
+                action: "import",
+                import: Some(
+                    serde_json::json!({ "batch_id": batch_id, "file": file_name, "row": row.row }),
+                ),
+            };
+            let id = IssueId::generate();
+            let created = report::insert_new(
+                conn,
+                id.clone(),
+                &row.issue,
+                &row.place,
+                scope,
+                &origin,
+                clock,
+            )?;
+            report
+                .first_ledger_no
+                .get_or_insert_with(|| created.ledger_no.clone());
+            report.last_ledger_no = Some(created.ledger_no);
+            report.created += 1;
+            if let Some(a) = &row.assignment {
+                let request = TransitionRequest {
+                    responsible_unit_id: Some(a.unit.id.to_string()),
+                    responsible_user_id: Some(a.person.to_string()),
+                    target: Some(a.target.clone()),
+                    deadline: Some(a.deadline),
+                    comment: Some(format!("交办清单 {file_name} 第 {} 行", row.row)),
+                    ..TransitionRequest::new(ActionKind::Assign)
+                };
+                transitions::apply_within(conn, caller, &id, &request, clock)
+                    .map_err(|e| AppError::new(e.code, format!("row {}: {}", row.row, e.detail)))?;
+                report.assigned += 1;
+            }
+            progress(done + 1, total);
+        }
+        Ok(report)
+    })
+}
+
+fn split(e: AppError) -> (String, String) {
+    let zh = e.detail_zh.clone().unwrap_or_else(|| e.detail.clone());
+    (e.detail, zh)
+}
+
+fn missing_header() -> AppError {
+    AppError::new(
+        ErrorCode::ImportRejected,
+        "no header row with at least 问题标题 (title), 问题类别 (category) and 区划代码 (place code) in the first 10 rows",
+    )
+    .zh("前 10 行中找不到含“问题标题”“问题类别”“区划代码”的表头")
+}
+
+/// Everything rows are resolved against, loaded once.
+struct Lookup {
+    by_code: HashMap<String, OrgUnitRow>,
+    by_name: HashMap<String, Vec<OrgUnitRow>>,
+    categories: Vec<(String, String)>,
+    people: HashMap<(String, OrgUnitId), UserId>,
+}
+
+impl Lookup {
+    fn load(conn: &mut DbConnection) -> Result<Self, AppError> {
+        let mut by_code = HashMap::new();
+        let mut by_name: HashMap<String, Vec<OrgUnitRow>> = HashMap::new();
+        for unit in org_units::all(conn)? {
+            if let Some(code) = &unit.code {
+                by_code.insert(code.clone(), unit.clone());
+            }
+            by_name.entry(unit.name.clone()).or_default().push(unit);
+        }
+        let categories = categories::list(conn)?
+            .into_iter()
+            .filter(|c| c.active)
+            .map(|c| (c.code, c.name_zh))
+            .collect();
+        Ok(Self {
+            by_code,
+            by_name,
+            categories,
+            people: HashMap::new(),
+        })
+    }
+
+    /// A category by code, by its Chinese name, or by the name's short form before the bracket
+    /// (`三堆` for `三堆（垃圾堆、柴草堆、粪土堆）`).
+    fn category(&self, text: &str) -> Result<String, (String, String)> {
+        self.categories
+            .iter()
+            .find(|(code, name)| {
+                code == text || name == text || name.split('（').next() == Some(text)
+            })
+            .map(|(code, _)| code.clone())
+            .ok_or_else(|| {
+                (
+                    format!("unknown category `{text}`"),
+                    format!("问题类别“{text}”不存在"),
+                )
+            })
+    }
+
+    /// A responsible unit by code, or by a name no other place has.
+    fn unit(&self, text: &str) -> Result<OrgUnitRow, (String, String)> {
+        if let Some(u) = self.by_code.get(text) {
+            return Ok(u.clone());
+        }
+        match self.by_name.get(text).map(Vec::as_slice) {
+            Some([one]) => Ok(one.clone()),
+            Some([_, _, ..]) => Err((
+                format!("several units are named `{text}`; use its code"),
+                format!("有多个名为“{text}”的单位，请填写代码"),
+            )),
+            _ => Err((
+                format!("unknown responsible unit `{text}`"),
+                format!("责任单位“{text}”不存在"),
+            )),
+        }
+    }
+
+    /// The responsible person by username, or by a display name that only one of the unit's
+    /// responsible people has.
+    fn person(
+        &mut self,
+        conn: &mut DbConnection,
+        text: &str,
+        unit: &OrgUnitRow,
+    ) -> Result<UserId, (String, String)> {
+        let key = (text.to_owned(), unit.id.clone());
+        if let Some(id) = self.people.get(&key) {
+            return Ok(id.clone());
+        }
+        let db = |e: diesel::result::Error| (e.to_string(), "数据库错误".to_owned());
+        let mut candidates = Vec::new();
+        if let Some(u) = users::find_by_username(conn, text).map_err(db)? {
+            candidates.push(u);
+        } else {
+            candidates = users::find_by_display_name(conn, text).map_err(db)?;
+        }
+        let mut responsible = Vec::new();
+        for user in candidates.into_iter().filter(|u| u.active) {
+            let holds = accounts::roles_of(conn, &user.id)
+                .map_err(|e| (e.detail, "数据库错误".to_owned()))?
+                .into_iter()
+                .any(|(g, _)| {
+                    g.role == Role::Responsible && unit.path.starts_with(&g.subtree_path)
+                });
+            if holds {
+                responsible.push(user.id);
+            }
+        }
+        match responsible.as_slice() {
+            [one] => {
+                self.people.insert(key, one.clone());
+                Ok(one.clone())
+            }
+            [] => Err((
+                format!("`{text}` is not a responsible person of {}", unit.name),
+                format!("“{text}”不是{}的责任人", unit.name),
+            )),
+            _ => Err((
+                format!("several responsible people are named `{text}`; use the username"),
+                format!("有多个名为“{text}”的责任人，请填写账号"),
+            )),
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Conflicts kept from sync, for supervisors: listed until resolved; resolving is itself a step of
+//! the issue's history (with the phone's photos, so they stay on the record).
+
+use crate::db::models::{ConflictRow, IssueEventRow};
+use crate::db::{DbConnection, issues, sync, write_transaction};
+use crate::domain::access::{self, Caller};
+use crate::domain::issues::edit::write_edit;
+use crate::domain::issues::{Clock, roles_for};
+use crate::error::{AppError, ErrorCode};
+use crate::ids::{ConflictId, DeviceId, IssueEventId, IssueId, UserId};
+use closeout_sync_protocol::Role;
+use closeout_sync_protocol::sync::IssueFields;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Conflict {
+    pub id: ConflictId,
+    pub issue_id: IssueId,
+    /// `field`: the same field edited on the server and on a phone; `transition`: an action the
+    /// issue had moved past by the time it arrived.
+    pub kind: String,
+    pub field: Option<String>,
+    /// What the phone sent (for transitions: the whole request, photos included).
+    #[schema(value_type = Object)]
+    pub incoming: Value,
+    /// What the server had, which stood.
+    #[schema(value_type = Object)]
+    pub current: Value,
+    pub mutation_id: String,
+    pub device_id: DeviceId,
+    pub user_id: UserId,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub resolved_by: Option<UserId>,
+    pub resolution: Option<String>,
+    pub resolution_comment: Option<String>,
+}
+
+fn view(row: ConflictRow) -> Result<Conflict, AppError> {
+    Ok(Conflict {
+        incoming: serde_json::from_str(&row.incoming).map_err(AppError::internal)?,
+        current: serde_json::from_str(&row.current_value).map_err(AppError::internal)?,
+        id: row.id,
+        issue_id: row.issue_id,
+        kind: row.kind,
+        field: row.field,
+        mutation_id: row.mutation_id,
+        device_id: row.device_id,
+        user_id: row.user_id,
+        created_at: row.created_at.and_utc(),
+        resolved_at: row.resolved_at.map(|t| t.and_utc()),
+        resolved_by: row.resolved_by,
+        resolution: row.resolution,
+        resolution_comment: row.resolution_comment,
+    })
+}
+
+/// Conflicts on issues in the caller's supervised places (unresolved only unless `all`).
+pub fn list(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    all: bool,
+    limit: i64,
+) -> Result<Vec<Conflict>, AppError> {
+    let subtrees = access::require_any(caller, Role::Supervisor)?;
+    sync::list_conflicts(conn, &subtrees, !all, limit)?
+        .into_iter()
+        .map(view)
+        .collect()
+}
+
+/// How a supervisor settles a conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// The server's value (or state) stands; the phone's is kept in the record.
+    KeepServer,
+    /// Field conflicts only: the phone's value replaces the server's.
+    TakeIncoming,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    pub resolution: Resolution,
+    pub comment: Option<String>,
+}
+
+pub fn resolve(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &ConflictId,
+    req: ResolveRequest,
+    clock: Clock,
+) -> Result<Conflict, AppError> {
+    write_transaction(conn, |conn| {
+        let conflict =
+            sync::find_conflict(conn, id)?.ok_or_else(|| AppError::not_found("conflict"))?;
+        let issue = issues::find(conn, &conflict.issue_id)?
+            .ok_or_else(|| AppError::not_found("conflict"))?;
+        if !roles_for(caller, &issue).contains(&Role::Supervisor) {
+            access::require_visible(
+                caller,
+                access::Place {
+                    path: &issue.place_path,
+                },
+                "conflict",
+            )?;
+            return Err(AppError::new(
+                ErrorCode::Forbidden,
+                "resolving a conflict needs the supervisor role for the issue",
+            )
+            .zh("处理冲突需要该问题所在区域的督查办角色"));
+        }
+        let incoming: Value =
+            serde_json::from_str(&conflict.incoming).map_err(AppError::internal)?;
+        let mut current = issue.clone();
+        if req.resolution == Resolution::TakeIncoming {
+            let Some(field) = conflict.field.as_ref().filter(|_| conflict.kind == "field") else {
+                return Err(AppError::invalid_field(
+                    "resolution",
+                    "take_incoming applies to field conflicts; act on the issue instead",
+                    "仅字段冲突可采用手机端的值；其他情况请直接处理问题",
+                ));
+            };
+            let fields = IssueFields::from_map(&BTreeMap::from([(
+                field.clone(),
+                incoming["value"].clone(),
+            )]))
+            .map_err(AppError::internal)?;
+            let data = json!({ "changed": { field.as_str(): incoming["value"] }, "resolved_conflict": conflict.id });
+            write_edit(conn, caller, &current, &fields, data, clock)?;
+            current = issues::find(conn, &conflict.issue_id)?
+                .ok_or_else(|| AppError::not_found("issue"))?;
+        }
+        if !sync::resolve_conflict(
+            conn,
+            id,
+            &caller.user_id,
+            clock.now,
+            resolution_name(req.resolution),
+            req.comment.as_deref(),
+        )? {
+            return Err(
+                AppError::new(ErrorCode::Conflict, "this conflict was already resolved")
+                    .zh("该冲突已处理"),
+            );
+        }
+        // The resolution joins the history, with the phone's photos.
+        let photos = incoming["request"]["photos"].clone();
+        let mut next = current.clone();
+        next.version = current.version + 1;
+        next.updated_at = clock.now;
+        if !issues::update_if_version(conn, &next, &current)? {
+            return Err(AppError::new(
+                ErrorCode::ConcurrentUpdate,
+                "the issue changed at the same moment; retry",
+            ));
+        }
+        issues::insert_event(
+            conn,
+            &IssueEventRow {
+                id: IssueEventId::generate(),
+                issue_id: current.id.clone(),
+                seq: next.version,
+                action: "resolve_conflict".into(),
+                from_state: Some(current.state.clone()),
+                to_state: current.state.clone(),
+                actor_id: Some(caller.user_id.clone()),
+                actor_role: Role::Supervisor.as_str().into(),
+                device_time: None,
+                server_time: clock.now,
+                lat: None,
+                lon: None,
+                accuracy_m: None,
+                comment: req.comment.clone(),
+                photos: if photos.is_array() { photos.to_string() } else { "[]".into() },
+                data: json!({ "conflict_id": conflict.id, "kind": conflict.kind, "field": conflict.field,
+                              "resolution": resolution_name(req.resolution), "incoming": incoming,
+                              "from_user": conflict.user_id })
+                .to_string(),
+            },
+        )?;
+        view(sync::find_conflict(conn, id)?.ok_or_else(|| AppError::not_found("conflict"))?)
+    })
+}
+
+fn resolution_name(r: Resolution) -> &'static str {
+    match r {
+        Resolution::KeepServer => "keep_server",
+        Resolution::TakeIncoming => "take_incoming",
+    }
+}

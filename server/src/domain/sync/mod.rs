@@ -1,0 +1,8 @@
+//! Offline sync: devices, pushing mutations (exactly-once, in device order, conflicts kept),
+//! pulling the change feed (scoped, with tombstones), and resolving conflicts. The wire format and
+//! merge rule are `closeout_sync_protocol::sync`; docs/sync-protocol.md is the contract.
+
+pub mod conflicts;
+pub mod devices;
+pub mod pull;
+pub mod push;

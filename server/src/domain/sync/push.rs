@@ -1,0 +1,421 @@
+//! `POST /sync/push`: a batch of a device's mutations, processed in one transaction, in sequence
+//! order, each exactly once. Every mutation ends `applied`, `duplicate`, `conflict` or `rejected`;
+//! one after a gap is `held` until the gap fills. A refused mutation is undone alone (savepoint)
+//! and the queue moves on; a failure of the server itself rolls the whole batch back, so a retry
+//! finds nothing half-applied.
+
+use super::devices;
+use crate::db::models::{ConflictRow, DeviceRow, SyncMutationRow};
+use crate::db::{DbConnection, issues, sync, write_transaction};
+use crate::domain::access::Caller;
+use crate::domain::issues::edit::{self, Origin};
+use crate::domain::issues::report::{self, NewIssue};
+use crate::domain::issues::view::Location;
+use crate::domain::issues::{Clock, transitions};
+use crate::error::{AppError, ErrorCode};
+use crate::ids::{ConflictId, IssueId, OrgUnitId};
+use chrono::{DateTime, Utc};
+use closeout_sync_protocol::sync::{
+    MutationBody, MutationResult, MutationStatus, PROTOCOL_VERSION, PushResponse,
+};
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// The batch as received: the envelope of each mutation is checked strictly, its body separately,
+/// so that one body this server does not understand is rejected alone instead of the batch.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushBatch {
+    pub protocol: u32,
+    pub sent_at: DateTime<Utc>,
+    pub mutations: Vec<RawMutation>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMutation {
+    pub id: String,
+    pub seq: u64,
+    pub device_time: DateTime<Utc>,
+    #[schema(value_type = Object)]
+    pub body: serde_json::Value,
+}
+
+pub const MAX_BATCH: usize = 1000;
+
+fn check(batch: &PushBatch) -> Result<(), AppError> {
+    if batch.protocol != PROTOCOL_VERSION {
+        return Err(AppError::new(
+            ErrorCode::UnsupportedProtocol,
+            format!(
+                "protocol {} is not supported; this server speaks {PROTOCOL_VERSION}",
+                batch.protocol
+            ),
+        ));
+    }
+    if batch.mutations.len() > MAX_BATCH {
+        return Err(AppError::invalid_field(
+            "mutations",
+            format!("at most {MAX_BATCH} per batch"),
+            format!("每批最多 {MAX_BATCH} 条"),
+        ));
+    }
+    for m in &batch.mutations {
+        if uuid::Uuid::parse_str(&m.id).is_err() || m.seq == 0 || m.seq > i64::MAX as u64 {
+            return Err(AppError::invalid_field(
+                "mutations",
+                format!(
+                    "mutation `{}`: id must be a UUID and seq a positive number",
+                    m.id
+                ),
+                "操作的 id 须为 UUID，seq 须为正整数",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn push(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    mut batch: PushBatch,
+    clock: Clock,
+) -> Result<PushResponse, AppError> {
+    check(&batch)?;
+    batch.mutations.sort_by_key(|m| m.seq);
+    let skew_ms = (clock.now.and_utc() - batch.sent_at).num_milliseconds();
+    write_transaction(conn, |conn| {
+        let mut device = devices::of_caller(conn, caller, clock.now)?;
+        let mut results = Vec::with_capacity(batch.mutations.len());
+        for m in &batch.mutations {
+            results.push(process(conn, caller, &mut device, m, clock)?);
+        }
+        crate::db::devices::record_push(conn, &device.id, device.last_seq, clock.now, skew_ms)?;
+        Ok(PushResponse {
+            results,
+            acknowledged_seq: device.last_seq as u64,
+            clock_skew_ms: skew_ms,
+            server_time: clock.now.and_utc(),
+        })
+    })
+}
+
+/// Applies held mutations that the device's progress has reached.
+pub fn drain(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    device: &mut DeviceRow,
+    clock: Clock,
+) -> Result<(), AppError> {
+    while let Some(text) = sync::take_held(conn, &device.id, device.last_seq + 1)? {
+        let held: RawMutation = serde_json::from_str(&text).map_err(AppError::internal)?;
+        let result = apply(conn, caller, device, &held, clock)?;
+        record(conn, device, &held, &result, clock)?;
+        device.last_seq += 1;
+    }
+    Ok(())
+}
+
+fn process(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    device: &mut DeviceRow,
+    m: &RawMutation,
+    clock: Clock,
+) -> Result<MutationResult, AppError> {
+    if let Some(seen) = sync::find_mutation(conn, &m.id)? {
+        let original: MutationResult =
+            serde_json::from_str(&seen.result).map_err(AppError::internal)?;
+        return Ok(MutationResult {
+            status: MutationStatus::Duplicate,
+            version: original.version,
+            original: Some(Box::new(original)),
+            ..result(m, MutationStatus::Duplicate)
+        });
+    }
+    let seq = m.seq as i64;
+    if seq <= device.last_seq {
+        // Only a sequence number a supervisor skipped may still arrive below the mark.
+        if sync::backlog_status(conn, &device.id, seq)?.as_deref() == Some("skipped") {
+            sync::remove_backlog(conn, &device.id, seq)?;
+            let r = apply(conn, caller, device, m, clock)?;
+            record(conn, device, m, &r, clock)?;
+            return Ok(r);
+        }
+        return Ok(refused(
+            m,
+            AppError::new(
+                ErrorCode::SequenceReused,
+                format!("seq {seq} was already used by another mutation"),
+            ),
+        ));
+    }
+    if seq > device.last_seq + 1 {
+        let text = serde_json::to_string(m).map_err(AppError::internal)?;
+        sync::hold(conn, &device.id, seq, &text, clock.now)?;
+        return Ok(MutationResult {
+            message: Some(format!("waiting for seq {}", device.last_seq + 1)),
+            message_zh: Some(format!("等待序号 {} 到达", device.last_seq + 1)),
+            ..result(m, MutationStatus::Held)
+        });
+    }
+    let r = apply(conn, caller, device, m, clock)?;
+    record(conn, device, m, &r, clock)?;
+    device.last_seq = seq;
+    drain(conn, caller, device, clock)?;
+    Ok(r)
+}
+
+fn record(
+    conn: &mut DbConnection,
+    device: &DeviceRow,
+    m: &RawMutation,
+    r: &MutationResult,
+    clock: Clock,
+) -> Result<(), AppError> {
+    sync::insert_mutation(
+        conn,
+        &SyncMutationRow {
+            id: m.id.clone(),
+            device_id: device.id.clone(),
+            seq: m.seq as i64,
+            kind: m
+                .body
+                .get("type")
+                .and_then(|t| t.as_str())
+                .unwrap_or("?")
+                .to_owned(),
+            status: r.status.as_str().to_owned(),
+            result: serde_json::to_string(r).map_err(AppError::internal)?,
+            device_time: m.device_time.naive_utc(),
+            received_at: clock.now,
+        },
+    )?;
+    Ok(())
+}
+
+fn result(m: &RawMutation, status: MutationStatus) -> MutationResult {
+    MutationResult {
+        id: m.id.clone(),
+        seq: m.seq,
+        status,
+        code: None,
+        message: None,
+        message_zh: None,
+        version: None,
+        conflict_ids: None,
+        original: None,
+    }
+}
+
+fn refused(m: &RawMutation, e: AppError) -> MutationResult {
+    MutationResult {
+        code: Some(e.code.as_str().to_owned()),
+        message_zh: Some(
+            e.detail_zh
+                .clone()
+                .unwrap_or_else(|| e.code.message_zh().to_owned()),
+        ),
+        message: Some(e.detail),
+        ..result(m, MutationStatus::Rejected)
+    }
+}
+
+/// Codes that mean "the issue moved on while the phone was offline": kept as a conflict.
+fn is_stale(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::InvalidTransition
+            | ErrorCode::NoPendingExtension
+            | ErrorCode::ExtensionAlreadyPending
+            | ErrorCode::EscalationAtTop
+            | ErrorCode::ConcurrentUpdate
+    )
+}
+
+/// One mutation inside a savepoint: a refusal undoes it alone.
+fn apply(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    device: &DeviceRow,
+    m: &RawMutation,
+    clock: Clock,
+) -> Result<MutationResult, AppError> {
+    let body: MutationBody = match serde_json::from_value(m.body.clone()) {
+        Ok(b) => b,
+        Err(e) => {
+            return Ok(refused(
+                m,
+                AppError::new(ErrorCode::MalformedMutation, format!("body: {e}")),
+            ));
+        }
+    };
+    let outcome = conn.transaction(|conn| apply_body(conn, caller, device, m, &body, clock));
+    match outcome {
+        Ok(r) => Ok(r),
+        Err(e) if e.code.status() >= 500 => Err(e),
+        Err(e) => match &body {
+            MutationBody::Transition(t) if is_stale(e.code) => {
+                transition_conflict(conn, caller, device, m, &t.issue_id, &e, clock)
+            }
+            _ => Ok(refused(m, e)),
+        },
+    }
+}
+
+fn parse_issue_id(text: &str) -> Result<IssueId, AppError> {
+    uuid::Uuid::parse_str(text)
+        .map(IssueId::from)
+        .map_err(|_| AppError::invalid_field("issue_id", "must be a UUID", "须为 UUID"))
+}
+
+fn apply_body(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    device: &DeviceRow,
+    m: &RawMutation,
+    body: &MutationBody,
+    clock: Clock,
+) -> Result<MutationResult, AppError> {
+    match body {
+        MutationBody::CreateIssue(b) => {
+            let id = parse_issue_id(&b.issue_id)?;
+            let place = uuid::Uuid::parse_str(&b.place_id)
+                .map(OrgUnitId::from)
+                .map_err(|_| AppError::invalid_field("place_id", "must be a UUID", "须为 UUID"))?;
+            let input = NewIssue {
+                id: Some(uuid::Uuid::parse_str(&b.issue_id).map_err(AppError::internal)?),
+                title: b.title.clone(),
+                description: b.description.clone(),
+                category: b.category.clone(),
+                severity: b.severity,
+                source: b.source,
+                place_id: place,
+                location: b.location.as_ref().map(|l| Location {
+                    lat: l.lat,
+                    lon: l.lon,
+                    accuracy_m: l.accuracy_m,
+                    address: l.address.clone(),
+                }),
+                device_time: Some(m.device_time),
+                photos: b.photos.clone(),
+            };
+            report::validate(&input)?;
+            let created = report::report_within(conn, caller, &id, &input, clock)?;
+            let status = if created {
+                MutationStatus::Applied
+            } else {
+                MutationStatus::Duplicate
+            };
+            Ok(MutationResult {
+                version: Some(1),
+                ..result(m, status)
+            })
+        }
+        MutationBody::UpdateIssue(b) => {
+            let id = parse_issue_id(&b.issue_id)?;
+            let origin = Origin {
+                mutation_id: &m.id,
+                device_id: &device.id,
+            };
+            let out =
+                edit::edit_within(conn, caller, &origin, &id, b.base_version, &b.fields, clock)?;
+            let status = if out.conflicts.is_empty() {
+                MutationStatus::Applied
+            } else {
+                MutationStatus::Conflict
+            };
+            Ok(MutationResult {
+                version: Some(out.version),
+                conflict_ids: (!out.conflicts.is_empty())
+                    .then(|| out.conflicts.iter().map(|c| c.to_string()).collect()),
+                ..result(m, status)
+            })
+        }
+        MutationBody::Transition(t) => {
+            let id = parse_issue_id(&t.issue_id)?;
+            let mut request = t.request.clone();
+            request.device_time = request.device_time.or(Some(m.device_time));
+            transitions::apply_within(conn, caller, &id, &request, clock)?;
+            let version = issues::find(conn, &id)?.map(|i| i.version);
+            Ok(MutationResult {
+                version,
+                ..result(m, MutationStatus::Applied)
+            })
+        }
+    }
+}
+
+/// A transition the issue has moved past (a rectification submitted offline after close-out):
+/// kept, with its photos, for a supervisor to see and resolve.
+fn transition_conflict(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    device: &DeviceRow,
+    m: &RawMutation,
+    issue_id: &str,
+    e: &AppError,
+    clock: Clock,
+) -> Result<MutationResult, AppError> {
+    let id = parse_issue_id(issue_id)?;
+    let Some(issue) = issues::find(conn, &id)? else {
+        return Ok(refused(m, AppError::not_found("issue")));
+    };
+    let conflict = ConflictId::generate();
+    sync::insert_conflict(
+        conn,
+        &ConflictRow {
+            id: conflict.clone(),
+            issue_id: id,
+            place_path: issue.place_path.clone(),
+            mutation_id: m.id.clone(),
+            device_id: device.id.clone(),
+            user_id: caller.user_id.clone(),
+            kind: "transition".into(),
+            field: None,
+            incoming: json!({ "request": m.body.get("request"), "device_time": m.device_time, "refused": e.code.as_str(), "reason": e.detail }).to_string(),
+            current_value: json!({ "state": issue.state, "version": issue.version }).to_string(),
+            created_at: clock.now,
+            resolved_at: None,
+            resolved_by: None,
+            resolution: None,
+            resolution_comment: None,
+        },
+    )?;
+    Ok(MutationResult {
+        code: Some(e.code.as_str().to_owned()),
+        message: Some(e.detail.clone()),
+        message_zh: e.detail_zh.clone(),
+        version: Some(issue.version),
+        conflict_ids: Some(vec![conflict.to_string()]),
+        ..result(m, MutationStatus::Conflict)
+    })
+}
+
+/// A supervisor releases a device's backlog: the missing sequence numbers before the first held
+/// mutation are marked skipped (still processed if they ever arrive), and the held mutations are
+/// applied with the rights of the device's user.
+pub fn release_backlog(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    device: &crate::ids::DeviceId,
+    clock: Clock,
+) -> Result<super::devices::Device, AppError> {
+    write_transaction(conn, |conn| {
+        let mut row = devices::releasable(conn, caller, device)?;
+        if let Some(first) = sync::held_seqs(conn, &row.id)?.first().copied() {
+            for seq in row.last_seq + 1..first {
+                sync::mark_skipped(conn, &row.id, seq, clock.now)?;
+            }
+            row.last_seq = first - 1;
+            let owner =
+                crate::domain::sessions::caller_for_user(conn, &row.user_id, &row.device_key)?;
+            drain(conn, &owner, &mut row, clock)?;
+            crate::db::devices::set_last_seq(conn, &row.id, row.last_seq)?;
+        }
+        let mut list = devices::list(conn, caller, Some(&row.user_id))?;
+        list.retain(|d| d.id == row.id);
+        list.pop().ok_or_else(|| AppError::not_found("device"))
+    })
+}
