@@ -899,3 +899,118 @@ fn noise_png(w: u32, h: u32) -> Vec<u8> {
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
 }
+
+#[tokio::test]
+async fn the_periodic_clean_up_started_with_the_server_deletes_abandoned_uploads() {
+    let app = TestApp::spawn_with(|s| {
+        s.photos.upload_expiry_secs = 1;
+        s.photos.cleanup_interval_secs = 1;
+    })
+    .await;
+    let token = app.admin.access.clone();
+    let jpeg = std::fs::read(samples().join("Nikon_D70.jpg")).unwrap();
+    let res = app
+        .tus(
+            Method::POST,
+            "/api/v1/uploads",
+            &token,
+            &[
+                ("Upload-Length", jpeg.len().to_string()),
+                ("Upload-Metadata", metadata_for(&jpeg, &[])),
+            ],
+            Some(jpeg[..1000].to_vec()),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    let staging = app.env.data_dir.path().join("uploads");
+    assert_eq!(files_under(&staging).len(), 1);
+    for _ in 0..50 {
+        if files_under(&staging).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        files_under(&staging).is_empty(),
+        "the clean-up task did not run"
+    );
+    let location = res.header("Location").unwrap().to_owned();
+    let res = app.tus(Method::HEAD, &location, &token, &[], None).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_second_writer_on_a_busy_upload_gets_423() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn().await;
+    let token = app.admin.access.clone();
+    let jpeg = std::fs::read(samples().join("jolla.jpg")).unwrap();
+    let res = app
+        .tus(
+            Method::POST,
+            "/api/v1/uploads",
+            &token,
+            &[
+                ("Upload-Length", jpeg.len().to_string()),
+                ("Upload-Metadata", metadata_for(&jpeg, &[])),
+            ],
+            None,
+        )
+        .await;
+    let location = res.header("Location").unwrap().to_owned();
+
+    // A slow client: headers and the first bytes of its PATCH, then nothing for a while.
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let mut slow = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    let head = format!(
+        "PATCH {location} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n\
+         Content-Type: application/offset+octet-stream\r\nContent-Length: {}\r\n\r\n",
+        jpeg.len()
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&jpeg[..10_000]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    let res = app
+        .tus(
+            Method::PATCH,
+            &location,
+            &token,
+            &[("Upload-Offset", "0".into())],
+            Some(jpeg[..1000].to_vec()),
+        )
+        .await;
+    assert_problem(res.status, &res.body, 423, "upload_busy");
+
+    // The slow client vanishes: what it sent is kept, and the upload resumes from there.
+    drop(slow);
+    let mut offset = None;
+    for _ in 0..50 {
+        let res = app.tus(Method::HEAD, &location, &token, &[], None).await;
+        let o: usize = res.header("Upload-Offset").unwrap().parse().unwrap();
+        if o > 0 {
+            offset = Some(o);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let offset = offset.expect("the bytes that arrived were kept");
+    assert_eq!(offset, 10_000);
+    let res = app
+        .tus(
+            Method::PATCH,
+            &location,
+            &token,
+            &[("Upload-Offset", offset.to_string())],
+            Some(jpeg[offset..].to_vec()),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{:?}", res.body);
+    assert_eq!(
+        res.header("Closeout-Photo"),
+        Some(sha256_hex(&jpeg).as_str())
+    );
+}
