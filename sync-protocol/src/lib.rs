@@ -1,6 +1,7 @@
 //! Closeout's shared vocabulary: the types and rules that the server and every phone client agree
 //! on. Pure: no I/O, no clocks read, no randomness — a phone app can embed it unchanged.
 
+pub mod client;
 pub mod geo;
 pub mod issue;
 pub mod lifecycle;

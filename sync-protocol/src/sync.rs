@@ -290,6 +290,39 @@ pub fn merge_fields(
     merge
 }
 
+/// What the server does with a mutation, given the device's progress. The one rule for
+/// exactly-once, in-order processing (the server applies it; the simulator and the property
+/// tests check it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Seen before (by id): answer with the original result.
+    Duplicate,
+    /// The next in sequence, or a skipped one arriving late: apply it.
+    Apply,
+    /// After a gap: keep it until the gap fills.
+    Hold,
+    /// A number already used by another mutation: refuse it.
+    SequenceReused,
+}
+
+/// `last_seq`: processed with no gap below; `seen`: this mutation id was processed before;
+/// `skipped`: a supervisor released the gap this number was in.
+pub fn classify(seq: u64, last_seq: u64, seen: bool, skipped: bool) -> Disposition {
+    if seen {
+        Disposition::Duplicate
+    } else if seq <= last_seq {
+        if skipped {
+            Disposition::Apply
+        } else {
+            Disposition::SequenceReused
+        }
+    } else if seq == last_seq + 1 {
+        Disposition::Apply
+    } else {
+        Disposition::Hold
+    }
+}
+
 /// Position type re-exported for clients that attach a location to a transition.
 pub type TransitionPosition = Position;
 

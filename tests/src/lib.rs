@@ -19,6 +19,7 @@ use std::io::Write;
 pub use closeout_sync_protocol as protocol;
 
 pub mod photos;
+pub mod simulator;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -407,6 +408,16 @@ impl Drop for Replica {
 }
 
 impl TestApp {
+    /// Stops the server (letting in-flight requests finish) and starts a new one on the same
+    /// database and data directory, as an operator's restart would. Tokens stay valid.
+    pub async fn restart(&mut self) {
+        self.handle.stop(true).await;
+        let app = closeout::Application::build(self.env.settings.clone()).unwrap();
+        self.base = format!("http://127.0.0.1:{}", app.port());
+        self.handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+    }
+
     /// Starts another server on the same database and data directory.
     pub fn replica(&self) -> Replica {
         let app = closeout::Application::build(self.env.settings.clone()).unwrap();

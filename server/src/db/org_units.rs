@@ -68,3 +68,12 @@ pub fn list_in_subtrees(
 pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<OrgUnitRow>> {
     ou::org_units.select(OrgUnitRow::as_select()).load(conn)
 }
+
+/// The county among these places (a place's ancestors), if one is.
+pub fn county_among(conn: &mut DbConnection, ids: &[OrgUnitId]) -> QueryResult<Option<OrgUnitId>> {
+    ou::org_units
+        .filter(ou::id.eq_any(ids).and(ou::level.eq("county")))
+        .select(ou::id)
+        .first(conn)
+        .optional()
+}

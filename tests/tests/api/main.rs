@@ -13,5 +13,6 @@ mod ledger;
 mod ops;
 mod photos;
 mod places;
+mod simulator;
 mod startup;
 mod sync;

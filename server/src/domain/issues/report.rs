@@ -97,21 +97,18 @@ pub fn validate_position(lat: f64, lon: f64, accuracy: Option<f64>) -> Result<()
 
 /// The scope ledger numbers count within: the county above the place, else its root.
 pub fn ledger_scope(conn: &mut DbConnection, place: &OrgUnitRow) -> Result<OrgUnitId, AppError> {
-    let ids: Vec<&str> = place.path.trim_matches('/').split('/').collect();
-    for id in ids.iter().rev() {
-        let id = OrgUnitId::from(uuid::Uuid::parse_str(id).map_err(AppError::internal)?);
-        if let Some(row) = org_units::find(conn, &id)?
-            && row.level == "county"
-        {
-            return Ok(row.id);
-        }
-    }
-    let root = ids
-        .first()
-        .map(|id| uuid::Uuid::parse_str(id))
-        .transpose()
+    let ids: Vec<OrgUnitId> = place
+        .path
+        .trim_matches('/')
+        .split('/')
+        .map(|id| uuid::Uuid::parse_str(id).map(OrgUnitId::from))
+        .collect::<Result<_, _>>()
         .map_err(AppError::internal)?;
-    root.map(OrgUnitId::from)
+    if let Some(county) = org_units::county_among(conn, &ids)? {
+        return Ok(county);
+    }
+    ids.first()
+        .cloned()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("place {} has an empty path", place.id)))
 }
 

@@ -16,7 +16,8 @@ use crate::error::{AppError, ErrorCode};
 use crate::ids::{ConflictId, IssueId, OrgUnitId};
 use chrono::{DateTime, Utc};
 use closeout_sync_protocol::sync::{
-    MutationBody, MutationResult, MutationStatus, PROTOCOL_VERSION, PushResponse,
+    Disposition, MutationBody, MutationResult, MutationStatus, PROTOCOL_VERSION, PushResponse,
+    classify,
 };
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
@@ -124,47 +125,53 @@ fn process(
     m: &RawMutation,
     clock: Clock,
 ) -> Result<MutationResult, AppError> {
-    if let Some(seen) = sync::find_mutation(conn, &m.id)? {
-        let original: MutationResult =
-            serde_json::from_str(&seen.result).map_err(AppError::internal)?;
-        return Ok(MutationResult {
-            status: MutationStatus::Duplicate,
-            version: original.version,
-            original: Some(Box::new(original)),
-            ..result(m, MutationStatus::Duplicate)
-        });
-    }
+    let seen = sync::find_mutation(conn, &m.id)?;
     let seq = m.seq as i64;
-    if seq <= device.last_seq {
-        // Only a sequence number a supervisor skipped may still arrive below the mark.
-        if sync::backlog_status(conn, &device.id, seq)?.as_deref() == Some("skipped") {
-            sync::remove_backlog(conn, &device.id, seq)?;
-            let r = apply(conn, caller, device, m, clock)?;
-            record(conn, device, m, &r, clock)?;
-            return Ok(r);
+    let skipped = seq <= device.last_seq
+        && sync::backlog_status(conn, &device.id, seq)?.as_deref() == Some("skipped");
+    match classify(m.seq, device.last_seq as u64, seen.is_some(), skipped) {
+        Disposition::Duplicate => {
+            let seen = seen
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate without a record")))?;
+            let original: MutationResult =
+                serde_json::from_str(&seen.result).map_err(AppError::internal)?;
+            Ok(MutationResult {
+                version: original.version,
+                original: Some(Box::new(original)),
+                ..result(m, MutationStatus::Duplicate)
+            })
         }
-        return Ok(refused(
+        Disposition::SequenceReused => Ok(refused(
             m,
             AppError::new(
                 ErrorCode::SequenceReused,
                 format!("seq {seq} was already used by another mutation"),
             ),
-        ));
+        )),
+        Disposition::Hold => {
+            let text = serde_json::to_string(m).map_err(AppError::internal)?;
+            sync::hold(conn, &device.id, seq, &text, clock.now)?;
+            Ok(MutationResult {
+                message: Some(format!("waiting for seq {}", device.last_seq + 1)),
+                message_zh: Some(format!("等待序号 {} 到达", device.last_seq + 1)),
+                ..result(m, MutationStatus::Held)
+            })
+        }
+        // A skipped number arriving late: applied, progress unchanged.
+        Disposition::Apply if skipped => {
+            sync::remove_backlog(conn, &device.id, seq)?;
+            let r = apply(conn, caller, device, m, clock)?;
+            record(conn, device, m, &r, clock)?;
+            Ok(r)
+        }
+        Disposition::Apply => {
+            let r = apply(conn, caller, device, m, clock)?;
+            record(conn, device, m, &r, clock)?;
+            device.last_seq = seq;
+            drain(conn, caller, device, clock)?;
+            Ok(r)
+        }
     }
-    if seq > device.last_seq + 1 {
-        let text = serde_json::to_string(m).map_err(AppError::internal)?;
-        sync::hold(conn, &device.id, seq, &text, clock.now)?;
-        return Ok(MutationResult {
-            message: Some(format!("waiting for seq {}", device.last_seq + 1)),
-            message_zh: Some(format!("等待序号 {} 到达", device.last_seq + 1)),
-            ..result(m, MutationStatus::Held)
-        });
-    }
-    let r = apply(conn, caller, device, m, clock)?;
-    record(conn, device, m, &r, clock)?;
-    device.last_seq = seq;
-    drain(conn, caller, device, clock)?;
-    Ok(r)
 }
 
 fn record(

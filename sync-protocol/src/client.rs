@@ -1,0 +1,191 @@
+//! The reference client engine: what a phone app keeps and does, without any I/O. An outbox of
+//! numbered mutations, the server state as last pulled, and the local view (server state with the
+//! pending mutations replayed on top). Phone teams port this; the device simulator runs it.
+//!
+//! The app's loop: `enqueue` changes as the person works; when online, `next_batch` → POST
+//! `/sync/push` → `on_push`; GET `/sync/pull?cursor=` → `on_pull` until `has_more` is false. Persist
+//! the whole engine (serde) after every step: the sequence counter and outbox must survive restarts.
+
+use crate::lifecycle::{IssueState, rule};
+use crate::sync::{
+    Change, IssueSnapshot, Mutation, MutationBody, MutationResult, PROTOCOL_VERSION, PullResponse,
+    PushRequest, PushResponse,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientEngine {
+    /// The last sequence number given out (the next is this + 1).
+    last_seq: u64,
+    /// Mutations without a final result yet, in sequence order.
+    outbox: Vec<Mutation>,
+    /// Final results by mutation id.
+    results: BTreeMap<String, MutationResult>,
+    /// The server's state of every issue the user may see, as last pulled.
+    store: BTreeMap<String, IssueSnapshot>,
+    cursor: Option<String>,
+    acknowledged_seq: u64,
+}
+
+impl ClientEngine {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Queues a change. `id` must be fresh (a UUIDv7 made by the app: the engine has no clock or
+    /// randomness of its own). Returns the queued mutation.
+    pub fn enqueue(
+        &mut self,
+        id: String,
+        device_time: DateTime<Utc>,
+        body: MutationBody,
+    ) -> &Mutation {
+        self.last_seq += 1;
+        self.outbox.push(Mutation {
+            id,
+            seq: self.last_seq,
+            device_time,
+            body,
+        });
+        &self.outbox[self.outbox.len() - 1]
+    }
+
+    /// The oldest `max` pending mutations as a push request.
+    pub fn next_batch(&self, max: usize, sent_at: DateTime<Utc>) -> PushRequest {
+        PushRequest {
+            protocol: PROTOCOL_VERSION,
+            sent_at,
+            mutations: self.outbox.iter().take(max).cloned().collect(),
+        }
+    }
+
+    /// Takes a push response: mutations with a final result leave the outbox (their results are
+    /// kept); held ones stay, to be sent again.
+    pub fn on_push(&mut self, response: &PushResponse) {
+        for r in &response.results {
+            if r.status.is_final() {
+                let settled = match (&r.original, r.status) {
+                    (Some(original), crate::sync::MutationStatus::Duplicate) => {
+                        (**original).clone()
+                    }
+                    _ => r.clone(),
+                };
+                self.results.entry(r.id.clone()).or_insert(settled);
+                self.outbox.retain(|m| m.id != r.id);
+            }
+        }
+        self.acknowledged_seq = self.acknowledged_seq.max(response.acknowledged_seq);
+    }
+
+    /// Takes one page of a pull.
+    pub fn on_pull(&mut self, page: &PullResponse) {
+        if page.reset {
+            self.store.clear();
+        }
+        for change in &page.changes {
+            match change {
+                Change::Upsert { issue, .. } => {
+                    self.store.insert(issue.id.clone(), (**issue).clone());
+                }
+                Change::Delete { id, .. } => {
+                    self.store.remove(id);
+                }
+            }
+        }
+        self.cursor = Some(page.cursor.clone());
+        self.acknowledged_seq = self.acknowledged_seq.max(page.acknowledged_seq);
+    }
+
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    pub fn pending(&self) -> &[Mutation] {
+        &self.outbox
+    }
+
+    pub fn results(&self) -> &BTreeMap<String, MutationResult> {
+        &self.results
+    }
+
+    /// The server's state as last pulled.
+    pub fn store(&self) -> &BTreeMap<String, IssueSnapshot> {
+        &self.store
+    }
+
+    pub fn acknowledged_seq(&self) -> u64 {
+        self.acknowledged_seq
+    }
+
+    /// What the person sees: the server's state with pending mutations replayed on top, by the
+    /// shared rules (a transition moves the state only if the rule allows it from where it is).
+    pub fn view(&self) -> BTreeMap<String, IssueSnapshot> {
+        let mut view = self.store.clone();
+        for m in &self.outbox {
+            match &m.body {
+                MutationBody::CreateIssue(b) => {
+                    view.entry(b.issue_id.clone())
+                        .or_insert_with(|| IssueSnapshot {
+                            id: b.issue_id.clone(),
+                            ledger_no: String::new(),
+                            title: b.title.clone(),
+                            description: b.description.clone(),
+                            category: b.category.clone(),
+                            severity: b.severity,
+                            source: b.source,
+                            state: IssueState::Reported,
+                            place_id: b.place_id.clone(),
+                            location: b.location.clone(),
+                            reporter_id: None,
+                            responsible_unit_id: None,
+                            responsible_user_id: None,
+                            target: None,
+                            deadline: None,
+                            extension_deadline: None,
+                            escalation_level: 0,
+                            reopen_count: 0,
+                            duplicate_of: None,
+                            version: 0,
+                            updated_at: m.device_time,
+                        });
+                }
+                MutationBody::UpdateIssue(b) => {
+                    if let Some(issue) = view.get_mut(&b.issue_id) {
+                        let f = &b.fields;
+                        if let Some(t) = &f.title {
+                            issue.title = t.clone();
+                        }
+                        if let Some(d) = &f.description {
+                            issue.description = d.clone();
+                        }
+                        if let Some(c) = &f.category {
+                            issue.category = c.clone();
+                        }
+                        if let Some(s) = f.severity {
+                            issue.severity = s;
+                        }
+                        if let Some(l) = &f.location {
+                            issue.location = Some(l.clone());
+                        }
+                    }
+                }
+                MutationBody::Transition(t) => {
+                    if let (Some(issue), Some(action)) =
+                        (view.get_mut(&t.issue_id), t.request.action)
+                    {
+                        let r = rule(action);
+                        if r.from.contains(&issue.state) {
+                            issue.state = r.to.unwrap_or(issue.state);
+                        }
+                    }
+                }
+            }
+        }
+        view
+    }
+}
+
+#[cfg(test)]
+mod tests;

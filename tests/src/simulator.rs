@@ -1,0 +1,432 @@
+//! The device simulator: N phones running the reference client engine against a real server,
+//! through a network that goes offline, loses responses after the server committed, delivers
+//! batches twice and out of order, on phones whose clocks are days off, while the server restarts.
+//! At the end every phone comes online and syncs; the report proves that every mutation has a
+//! final result, that no issue was created twice, and that every phone holds what the server has.
+
+use crate::{Cast, TestApp, TestUser};
+use chrono::{Duration, Utc};
+use closeout_sync_protocol::client::ClientEngine;
+use closeout_sync_protocol::lifecycle::{ActionKind, TransitionRequest};
+use closeout_sync_protocol::sync::{
+    IssueFields, MutationBody, MutationStatus, NewIssueBody, PullResponse, PushResponse,
+    TransitionBody, UpdateIssueBody,
+};
+use closeout_sync_protocol::{IssueSource, IssueState, Role, Severity};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub devices: usize,
+    pub mutations_per_device: usize,
+    pub seed: u64,
+    /// Restart the server halfway through.
+    pub restart: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub devices: usize,
+    pub mutations: usize,
+    pub applied: usize,
+    pub conflicts: usize,
+    pub rejected: usize,
+    pub unaccounted: usize,
+    pub issues_created: usize,
+    pub duplicate_issues: usize,
+    pub lost_responses: usize,
+    pub resent_batches: usize,
+    pub reordered_batches: usize,
+    pub held_answers: usize,
+    pub restarts: usize,
+    pub devices_converged: usize,
+    pub max_clock_skew_hours: i64,
+    pub seconds: f64,
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        self.unaccounted == 0
+            && self.duplicate_issues == 0
+            && self.devices_converged == self.devices
+    }
+
+    pub fn print(&self) {
+        println!(
+            "simulator: {} devices, {} mutations in {:.1} s",
+            self.devices, self.mutations, self.seconds
+        );
+        println!(
+            "  outcomes: {} applied, {} conflict, {} rejected, {} unaccounted",
+            self.applied, self.conflicts, self.rejected, self.unaccounted
+        );
+        println!(
+            "  issues created: {} (duplicates: {})",
+            self.issues_created, self.duplicate_issues
+        );
+        println!(
+            "  network: {} responses lost after commit, {} batches sent twice, {} reordered, {} held answers, {} server restarts",
+            self.lost_responses,
+            self.resent_batches,
+            self.reordered_batches,
+            self.held_answers,
+            self.restarts
+        );
+        println!(
+            "  clocks: up to {} h off; converged devices: {}/{}",
+            self.max_clock_skew_hours, self.devices_converged, self.devices
+        );
+        println!("  result: {}", if self.passed() { "PASS" } else { "FAIL" });
+    }
+}
+
+/// xorshift64*: deterministic runs from a seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+struct Phone {
+    user: TestUser,
+    role: Role,
+    place: String,
+    engine: ClientEngine,
+    skew: Duration,
+    budget: usize,
+}
+
+async fn push(app: &TestApp, phone: &Phone, body: &serde_json::Value) -> Option<PushResponse> {
+    let res = app
+        .client
+        .post(app.url("/api/v1/sync/push"))
+        .bearer_auth(&phone.user.access)
+        .json(body)
+        .send()
+        .await
+        .ok()?;
+    assert!(
+        res.status().is_success(),
+        "push refused: {} {}",
+        res.status(),
+        res.text().await.unwrap_or_default()
+    );
+    res.json().await.ok()
+}
+
+async fn pull(app: &TestApp, user: &TestUser, cursor: Option<&str>, limit: u64) -> PullResponse {
+    let path = match cursor {
+        Some(c) => format!("/api/v1/sync/pull?limit={limit}&cursor={c}"),
+        None => format!("/api/v1/sync/pull?limit={limit}"),
+    };
+    let res = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&user.access)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "pull refused: {}", res.status());
+    res.json().await.unwrap()
+}
+
+async fn pull_to_end(app: &TestApp, phone: &mut Phone, limit: u64) {
+    loop {
+        let page = pull(app, &phone.user, phone.engine.cursor(), limit).await;
+        phone.engine.on_pull(&page);
+        if !page.has_more {
+            break;
+        }
+    }
+}
+
+/// Something this phone's person would do now, judged from what the phone shows.
+fn work(rng: &mut Rng, phone: &Phone, cast: &Cast, n: usize) -> MutationBody {
+    let view = phone.engine.view();
+    let pick = |state: IssueState, rng: &mut Rng| {
+        let ids: Vec<&String> = view
+            .iter()
+            .filter(|(_, i)| i.state == state)
+            .map(|(id, _)| id)
+            .collect();
+        (!ids.is_empty()).then(|| ids[rng.below(ids.len() as u64) as usize].clone())
+    };
+    let transition = |id: String, request: TransitionRequest| {
+        MutationBody::Transition(TransitionBody {
+            issue_id: id,
+            request,
+        })
+    };
+    match phone.role {
+        Role::Supervisor => {
+            if let (true, Some(id)) = (rng.chance(50), pick(IssueState::Reported, rng)) {
+                let mut r = TransitionRequest::new(ActionKind::Assign);
+                r.responsible_unit_id = Some(cast.bureau.clone());
+                r.responsible_user_id = Some(cast.responsible.id.clone());
+                r.target = Some("整改到位".into());
+                r.deadline = Some((Utc::now() + Duration::days(10)).date_naive());
+                return transition(id, r);
+            }
+            if let Some(id) = pick(IssueState::Submitted, rng) {
+                return transition(id, TransitionRequest::new(ActionKind::Approve));
+            }
+            if let Some((id, issue)) = view
+                .iter()
+                .find(|(_, i)| i.state.is_open() && i.version > 0)
+            {
+                return MutationBody::UpdateIssue(UpdateIssueBody {
+                    issue_id: id.clone(),
+                    base_version: issue.version,
+                    fields: IssueFields {
+                        title: Some(format!("督查办核定{n}")),
+                        ..IssueFields::default()
+                    },
+                });
+            }
+        }
+        Role::Responsible => {
+            if let Some(id) = pick(IssueState::Assigned, rng) {
+                return transition(id, TransitionRequest::new(ActionKind::Acknowledge));
+            }
+            if let Some(id) = pick(IssueState::Rectifying, rng) {
+                let mut r = TransitionRequest::new(ActionKind::Submit);
+                r.photos = vec![format!("{:064x}", rng.next())];
+                return transition(id, r);
+            }
+        }
+        _ => {
+            if rng.chance(25) {
+                let mine: Vec<(&String, i32)> = view
+                    .iter()
+                    .filter(|(_, i)| i.state == IssueState::Reported && i.version > 0)
+                    .map(|(id, i)| (id, i.version))
+                    .collect();
+                if !mine.is_empty() {
+                    let (id, version) = mine[rng.below(mine.len() as u64) as usize];
+                    return MutationBody::UpdateIssue(UpdateIssueBody {
+                        issue_id: id.clone(),
+                        base_version: version,
+                        fields: IssueFields {
+                            description: Some(format!("补充说明{n}")),
+                            title: rng.chance(50).then(|| format!("网格员更正{n}")),
+                            ..IssueFields::default()
+                        },
+                    });
+                }
+            }
+        }
+    }
+    MutationBody::CreateIssue(NewIssueBody {
+        issue_id: uuid::Uuid::now_v7().to_string(),
+        title: format!("巡查发现{n}"),
+        description: String::new(),
+        category: "three_piles".into(),
+        severity: Severity::Minor,
+        source: IssueSource::GridPatrol,
+        place_id: phone.place.clone(),
+        location: None,
+        photos: Vec::new(),
+    })
+}
+
+/// Runs the simulation on `app` (a fresh server with `app.cast()` not yet called).
+pub async fn run(app: &mut TestApp, config: &Config) -> Report {
+    let started = std::time::Instant::now();
+    let mut rng = Rng(config.seed.max(1));
+    let cast = app.cast().await;
+    let mut phones = Vec::new();
+    for d in 0..config.devices {
+        // Mostly grid workers of both villages; some supervisors' tablets and bureau phones.
+        let (user, role, place) = match d % 10 {
+            0 => (&cast.supervisor, Role::Supervisor, cast.places.town.clone()),
+            1 => (&cast.responsible, Role::Responsible, cast.bureau.clone()),
+            n if n % 2 == 0 => (
+                &cast.worker_a,
+                Role::GridWorker,
+                cast.places.village_a.clone(),
+            ),
+            _ => (
+                &cast.worker_b,
+                Role::GridWorker,
+                cast.places.village_b.clone(),
+            ),
+        };
+        let device = app
+            .login(&user.username, &user.password, &format!("sim-{d}"))
+            .await;
+        let skew = Duration::minutes(rng.below(6 * 24 * 60) as i64 - 3 * 24 * 60);
+        phones.push(Phone {
+            user: device,
+            role,
+            place,
+            engine: ClientEngine::new(),
+            skew,
+            budget: config.mutations_per_device,
+        });
+    }
+    let mut report = Report {
+        devices: config.devices,
+        ..Report::default()
+    };
+    report.max_clock_skew_hours = phones
+        .iter()
+        .map(|p| p.skew.num_hours().abs())
+        .max()
+        .unwrap_or(0);
+    let mut created: Vec<String> = Vec::new();
+    let mut counter = 0;
+    let mut round = 0;
+    while phones.iter().any(|p| p.budget > 0) {
+        round += 1;
+        if config.restart
+            && report.restarts == 0
+            && phones.iter().map(|p| p.budget).sum::<usize>() * 2
+                < config.devices * config.mutations_per_device
+        {
+            app.restart().await;
+            report.restarts += 1;
+        }
+        #[allow(clippy::needless_range_loop)] // the phone is borrowed mutably across awaits below
+        for d in 0..phones.len() {
+            // Work offline.
+            let n = (rng.below(4) as usize).min(phones[d].budget);
+            for _ in 0..n {
+                counter += 1;
+                let body = work(&mut rng, &phones[d], &cast, counter);
+                if let MutationBody::CreateIssue(b) = &body {
+                    created.push(b.issue_id.clone());
+                }
+                let at = Utc::now() + phones[d].skew;
+                phones[d]
+                    .engine
+                    .enqueue(uuid::Uuid::now_v7().to_string(), at, body);
+                phones[d].budget -= 1;
+                report.mutations += 1;
+            }
+            if rng.chance(35) {
+                continue; // no signal this round
+            }
+            let sent_at = Utc::now() + phones[d].skew;
+            let batch = phones[d]
+                .engine
+                .next_batch(1 + rng.below(15) as usize, sent_at);
+            if batch.mutations.is_empty() {
+                pull_to_end(app, &mut phones[d], 1 + rng.below(100)).await;
+                continue;
+            }
+            let mut sends = vec![serde_json::to_value(&batch).unwrap()];
+            if batch.mutations.len() > 1 && rng.chance(15) {
+                // Reordered: the second half travels first.
+                let mid = batch.mutations.len() / 2;
+                let mut late = batch.clone();
+                late.mutations.drain(..mid);
+                let mut early = batch.clone();
+                early.mutations.truncate(mid);
+                sends = vec![
+                    serde_json::to_value(&late).unwrap(),
+                    serde_json::to_value(&early).unwrap(),
+                ];
+                report.reordered_batches += 1;
+            }
+            if rng.chance(10) {
+                sends.push(sends[0].clone());
+                report.resent_batches += 1;
+            }
+            for body in sends {
+                let response = push(app, &phones[d], &body).await;
+                if rng.chance(20) {
+                    report.lost_responses += 1; // committed on the server; the phone never hears
+                    continue;
+                }
+                if let Some(r) = response {
+                    report.held_answers += r
+                        .results
+                        .iter()
+                        .filter(|x| x.status == MutationStatus::Held)
+                        .count();
+                    phones[d].engine.on_push(&r);
+                }
+            }
+            if rng.chance(60) {
+                pull_to_end(app, &mut phones[d], 1 + rng.below(100)).await;
+            }
+        }
+        assert!(round < 10_000, "the simulation does not end");
+    }
+    // Everyone comes online for good and syncs until nothing is pending.
+    for _ in 0..50 {
+        if phones.iter().all(|p| p.engine.pending().is_empty()) {
+            break;
+        }
+        for phone in phones.iter_mut() {
+            if phone.engine.pending().is_empty() {
+                continue;
+            }
+            let batch = phone.engine.next_batch(200, Utc::now() + phone.skew);
+            if let Some(r) = push(app, phone, &serde_json::to_value(&batch).unwrap()).await {
+                phone.engine.on_push(&r);
+            }
+        }
+    }
+    for phone in phones.iter_mut() {
+        pull_to_end(app, phone, 500).await;
+    }
+
+    // Every mutation accounted for.
+    for phone in &phones {
+        report.unaccounted += phone.engine.pending().len();
+        for r in phone.engine.results().values() {
+            match r.status {
+                MutationStatus::Applied => report.applied += 1,
+                MutationStatus::Conflict => report.conflicts += 1,
+                MutationStatus::Rejected => report.rejected += 1,
+                MutationStatus::Duplicate | MutationStatus::Held => report.unaccounted += 1,
+            }
+        }
+    }
+    // No issue twice: every created id exists once, and nothing else was created.
+    let mut admin_phone = Phone {
+        user: app.admin.clone(),
+        role: Role::Admin,
+        place: String::new(),
+        engine: ClientEngine::new(),
+        skew: Duration::zero(),
+        budget: 0,
+    };
+    pull_to_end(app, &mut admin_phone, 10_000).await;
+    let server: &BTreeMap<_, _> = admin_phone.engine.store();
+    report.issues_created = server.len();
+    let mut seen = std::collections::HashSet::new();
+    report.duplicate_issues = created.iter().filter(|id| !seen.insert(*id)).count()
+        + server
+            .len()
+            .saturating_sub(created.iter().filter(|id| server.contains_key(*id)).count());
+    // Each phone holds exactly what a fresh full pull gives its user.
+    for phone in &phones {
+        let mut fresh = Phone {
+            user: phone.user.clone(),
+            role: phone.role,
+            place: String::new(),
+            engine: ClientEngine::new(),
+            skew: Duration::zero(),
+            budget: 0,
+        };
+        pull_to_end(app, &mut fresh, 10_000).await;
+        if fresh.engine.store() == phone.engine.store() {
+            report.devices_converged += 1;
+        }
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report
+}
