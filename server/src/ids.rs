@@ -62,6 +62,10 @@ id_type!(
     TokenFamilyId
 );
 id_type!(
+    /// One tus upload (and, once complete, the attachment it became).
+    UploadId
+);
+id_type!(
     /// An issue of the ledger (UUIDv7; a phone may make it offline).
     IssueId
 );

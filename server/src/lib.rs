@@ -8,9 +8,11 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod ids;
+pub mod media;
 pub mod reports;
 pub mod settings;
 pub mod startup;
+pub mod storage;
 pub mod telemetry;
 
 pub use error::{AppError, ErrorCode};

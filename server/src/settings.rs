@@ -21,6 +21,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub http: HttpSettings,
     pub log: LogSettings,
+    pub photos: PhotoSettings,
     pub ledger: LedgerSettings,
 }
 
@@ -94,6 +95,81 @@ pub struct LogSettings {
     pub filter: String,
 }
 
+/// Photo uploads (tus), their processing and where the bytes live. See docs/photos.md.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PhotoSettings {
+    /// Where photo bytes and thumbnails are kept (content-addressed by SHA-256).
+    pub storage: PhotoStorage,
+    /// The largest photo accepted, in bytes (`Tus-Max-Size`).
+    pub max_bytes: u64,
+    /// The most pixels (width × height, read from the header before decoding) a photo may have.
+    pub max_pixels: u64,
+    /// Bytes a person may have in unfinished uploads at once (declared lengths added up).
+    pub user_quota_bytes: u64,
+    /// An unfinished upload is abandoned, and its partial bytes deleted, this long after creation.
+    pub upload_expiry_secs: i64,
+    /// How often the clean-up of abandoned uploads runs (0: never, e.g. in tests).
+    pub cleanup_interval_secs: u64,
+    /// Long-edge sizes of the thumbnails made for every photo, in pixels.
+    pub thumbnail_sizes: Vec<u32>,
+    /// Photos processed at once (decoding is CPU- and memory-heavy); unset: one per core.
+    pub processing_concurrency: Option<usize>,
+}
+
+/// `local` (a directory, default `data_dir/photos`) or `s3` (any S3-compatible server).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "backend", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PhotoStorage {
+    Local {
+        /// Unset: `data_dir/photos`.
+        #[serde(default)]
+        path: Option<PathBuf>,
+    },
+    S3 {
+        /// e.g. `https://s3.cn-north-1.amazonaws.com.cn` or `http://127.0.0.1:9000`.
+        endpoint: String,
+        bucket: String,
+        #[serde(default = "default_region")]
+        region: String,
+        access_key_id: SecretString,
+        secret_access_key: SecretString,
+        /// Needed for plain-http endpoints (a server on the same host).
+        #[serde(default)]
+        allow_http: bool,
+        /// `bucket.host` addressing instead of `host/bucket`.
+        #[serde(default)]
+        virtual_hosted_style: bool,
+    },
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+impl Default for PhotoSettings {
+    fn default() -> Self {
+        Self {
+            storage: PhotoStorage::Local { path: None },
+            max_bytes: 30 * 1024 * 1024,
+            max_pixels: 64_000_000,
+            user_quota_bytes: 500 * 1024 * 1024,
+            upload_expiry_secs: 7 * 24 * 3600,
+            cleanup_interval_secs: 3600,
+            thumbnail_sizes: vec![256, 1280],
+            processing_concurrency: None,
+        }
+    }
+}
+
+impl PhotoSettings {
+    /// Where partial uploads are staged: under `data_dir`, so every replica that shares the data
+    /// directory (a shared volume) can resume any upload.
+    pub fn staging_dir(data_dir: &Path) -> PathBuf {
+        data_dir.join("uploads")
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
@@ -111,6 +187,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             http: HttpSettings::default(),
             log: LogSettings::default(),
+            photos: PhotoSettings::default(),
             ledger: LedgerSettings::default(),
         }
     }
@@ -273,6 +350,51 @@ mod tests {
             ..Settings::default()
         };
         assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's test jail dictates the closure's error type
+    fn photo_storage_is_configured_from_the_environment_and_keys_stay_secret() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(matches!(
+                s.photos.storage,
+                PhotoStorage::Local { path: None }
+            ));
+            assert_eq!(s.photos.thumbnail_sizes, vec![256, 1280]);
+            jail.set_env("CLOSEOUT_PHOTOS__STORAGE__BACKEND", "s3");
+            jail.set_env(
+                "CLOSEOUT_PHOTOS__STORAGE__ENDPOINT",
+                "http://127.0.0.1:9000",
+            );
+            jail.set_env("CLOSEOUT_PHOTOS__STORAGE__BUCKET", "photos");
+            jail.set_env("CLOSEOUT_PHOTOS__STORAGE__ACCESS_KEY_ID", "AKIDEXAMPLE");
+            jail.set_env(
+                "CLOSEOUT_PHOTOS__STORAGE__SECRET_ACCESS_KEY",
+                "hunter2-secret",
+            );
+            jail.set_env("CLOSEOUT_PHOTOS__STORAGE__ALLOW_HTTP", "true");
+            jail.set_env("CLOSEOUT_PHOTOS__MAX_BYTES", "1048576");
+            jail.set_env("CLOSEOUT_TEST_TOOLS", "/somewhere"); // the test harness's, not ours
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.photos.max_bytes, 1_048_576);
+            match &s.photos.storage {
+                PhotoStorage::S3 {
+                    bucket,
+                    region,
+                    allow_http,
+                    ..
+                } => {
+                    assert_eq!(bucket, "photos");
+                    assert_eq!(region, "us-east-1");
+                    assert!(*allow_http);
+                }
+                other => panic!("{other:?}"),
+            }
+            let shown = format!("{s:?}");
+            assert!(!shown.contains("hunter2") && !shown.contains("AKIDEXAMPLE"));
+            Ok(())
+        });
     }
 
     #[test]

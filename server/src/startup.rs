@@ -8,6 +8,7 @@ use crate::auth::password;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::db::{Db, migrate, users};
 use crate::domain::issues::escalation::{self, EscalationPolicy};
+use crate::domain::photos::{self, PhotoService};
 use crate::settings::Settings;
 use crate::telemetry::Metrics;
 use actix_web::dev::{Server, ServerHandle};
@@ -57,6 +58,7 @@ impl Application {
             )),
             metrics: Arc::new(Metrics::new()?),
             decoy_hash: Arc::new(password::decoy_hash(password_policy(&settings))),
+            photos: Arc::new(PhotoService::new(&settings)?),
             settings: Arc::new(settings),
         };
         let ledger = &state.settings.ledger;
@@ -100,7 +102,7 @@ impl Application {
         if let Some(workers) = http.workers {
             server = server.workers(workers.max(1));
         }
-        tracing::info!(port, "listening");
+        tracing::info!(port, photos = state.photos.store.describe(), "listening");
         Ok(Self {
             port,
             server: server.run(),
@@ -122,7 +124,9 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped; the escalation scheduler runs alongside and stops with the server.
+    /// Serves until stopped. Beside it: the escalation scheduler, and the periodic clean-up of
+    /// abandoned uploads (every replica runs it; deleting what another already deleted is
+    /// harmless). Both stop with the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let scheduler = self.escalation.map(|(policy, interval)| {
             let offset = self.state.settings.ledger.utc_offset_hours;
@@ -133,8 +137,16 @@ impl Application {
                 interval,
             ))
         });
+        let every = self.state.settings.photos.cleanup_interval_secs;
+        let cleanup = (every > 0).then(|| {
+            tokio::spawn(photos::cleanup_loop(
+                self.state.db.clone(),
+                self.state.photos.staging_dir.clone(),
+                std::time::Duration::from_secs(every),
+            ))
+        });
         let result = self.server.await;
-        if let Some(task) = scheduler {
+        for task in [scheduler, cleanup].into_iter().flatten() {
             task.abort();
         }
         result

@@ -10,11 +10,14 @@ pub mod middleware;
 pub mod openapi;
 pub mod ops;
 pub mod org_units;
+pub mod photos;
 pub mod problem;
 pub mod state;
 pub mod sync;
+pub mod uploads;
 pub mod users;
 
+use actix_web::http::Method;
 use actix_web::web;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -50,6 +53,21 @@ pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi
                 )
                 .service(web::resource("/org-units/{id}").get(org_units::get_one))
                 .service(web::resource("/users").get(users::list).post(users::create))
+                .service(
+                    web::resource("/uploads")
+                        .route(web::post().to(uploads::create))
+                        .route(web::method(Method::OPTIONS).to(uploads::options)),
+                )
+                .service(
+                    web::resource("/uploads/{id}")
+                        .route(web::head().to(uploads::head))
+                        .route(web::patch().to(uploads::patch))
+                        .route(web::delete().to(uploads::terminate))
+                        .route(web::method(Method::OPTIONS).to(uploads::options)),
+                )
+                .service(web::resource("/photos/{sha256}").get(photos::original))
+                .service(web::resource("/photos/{sha256}/thumbnail").get(photos::thumbnail))
+                .service(web::resource("/photos/{sha256}/meta").get(photos::meta))
                 .service(
                     web::resource("/issue-categories")
                         .get(categories::list)

@@ -5,6 +5,7 @@ use crate::auth::password::PasswordPolicy;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::db::Db;
 use crate::domain::issues::Clock;
+use crate::domain::photos::Photos;
 use crate::domain::sessions::SessionPolicy;
 use crate::settings::Settings;
 use crate::telemetry::Metrics;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Verified against when a login names an unknown user (equal timing).
     pub decoy_hash: Arc<String>,
+    /// Photo storage, upload staging and processing limits.
+    pub photos: Photos,
 }
 
 impl AppState {

@@ -10,6 +10,7 @@ pub mod ledger_numbers;
 pub mod migrate;
 pub mod models;
 pub mod org_units;
+pub mod photos;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod sync;

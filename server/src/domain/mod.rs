@@ -5,11 +5,13 @@ pub mod access;
 pub mod accounts;
 pub mod categories;
 pub mod issues;
+pub mod photos;
 pub mod places;
 pub mod places_import;
 pub mod sessions;
 pub mod sheet;
 pub mod sync;
+pub mod uploads;
 
 /// The time as stored: UTC, without zone (both backends' TIMESTAMP).
 pub fn now() -> chrono::NaiveDateTime {

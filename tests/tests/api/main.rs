@@ -11,6 +11,7 @@ mod import;
 mod issues;
 mod ledger;
 mod ops;
+mod photos;
 mod places;
 mod simulator;
 mod startup;

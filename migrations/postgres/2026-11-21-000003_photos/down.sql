@@ -1,0 +1,3 @@
+DROP TABLE photo_attachments;
+DROP TABLE photos;
+DROP TABLE uploads;

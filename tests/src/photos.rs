@@ -1,0 +1,336 @@
+//! Helpers for the photo tests: where the sample photos and the third-party tools are, a raw tus
+//! client over reqwest (for protocol details), the real tus-js-client driven through node, and an
+//! S3-compatible server (s3s-fs) on a free port. Missing tools fail loudly, naming the script that
+//! installs them: a photo test never skips.
+
+use crate::TestApp;
+use base64::Engine;
+use reqwest::{Method, StatusCode};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The shared sample photos (`CLOSEOUT_TEST_PHOTOS`, else `../shared/testdata/photos`).
+pub fn samples() -> PathBuf {
+    let dir = std::env::var_os("CLOSEOUT_TEST_PHOTOS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/testdata/photos"));
+    assert!(
+        dir.join("exiftool.json").is_file(),
+        "sample photos not found at {} (set CLOSEOUT_TEST_PHOTOS)",
+        dir.display()
+    );
+    dir
+}
+
+/// Where `scripts/ensure-test-tools` installed the tools (`CLOSEOUT_TEST_TOOLS`, else
+/// `~/.cache/closeout-test-tools`).
+pub fn tools_dir() -> PathBuf {
+    std::env::var_os("CLOSEOUT_TEST_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+                .join(".cache/closeout-test-tools")
+        })
+}
+
+#[track_caller]
+fn require_tool(path: &Path, what: &str) -> PathBuf {
+    assert!(
+        path.exists(),
+        "{what} is not installed at {}: run scripts/ensure-test-tools (scripts/test does)",
+        path.display()
+    );
+    path.to_path_buf()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&hmac_sha256::Hash::hash(bytes))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn b64(s: &str) -> String {
+    b64_bytes(s.as_bytes())
+}
+
+pub fn b64_bytes(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+/// `Upload-Metadata` for `bytes` with purpose `after` and any `extra` pairs.
+pub fn metadata_for(bytes: &[u8], extra: &[(&str, &str)]) -> String {
+    let sha = sha256_hex(bytes);
+    let mut pairs = vec![
+        format!("sha256 {}", b64(&sha)),
+        format!("purpose {}", b64("after")),
+        format!("filename {}", b64("photo.jpg")),
+    ];
+    for (k, v) in extra {
+        pairs.retain(|p| !p.starts_with(&format!("{k} ")));
+        pairs.push(format!("{k} {}", b64(v)));
+    }
+    pairs.join(",")
+}
+
+/// What a raw tus request answered.
+#[derive(Debug)]
+pub struct TusResponse {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: serde_json::Value,
+}
+
+impl TusResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    /// One raw tus request with `Tus-Resumable: 1.0.0` and the token.
+    pub async fn tus(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        headers: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> TusResponse {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .header("Tus-Resumable", "1.0.0");
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        if let Some(body) = body {
+            req = req
+                .header("Content-Type", "application/offset+octet-stream")
+                .body(body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        TusResponse {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        }
+    }
+
+    /// Creates an upload with all of `bytes` in the creation request (creation-with-upload).
+    pub async fn upload_bytes(&self, token: &str, bytes: &[u8], metadata: &str) -> TusResponse {
+        self.tus(
+            Method::POST,
+            "/api/v1/uploads",
+            token,
+            &[
+                ("Upload-Length", bytes.len().to_string()),
+                ("Upload-Metadata", metadata.to_owned()),
+            ],
+            Some(bytes.to_vec()),
+        )
+        .await
+    }
+
+    /// Uploads `bytes` and returns the photo's SHA-256; panics unless it becomes a photo.
+    pub async fn upload_photo(&self, token: &str, bytes: &[u8]) -> String {
+        let res = self
+            .upload_bytes(token, bytes, &metadata_for(bytes, &[]))
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{:?}", res.body);
+        let sha = res.header("Closeout-Photo").unwrap().to_owned();
+        assert_eq!(sha, sha256_hex(bytes));
+        sha
+    }
+
+    /// Uploads `bytes` in PATCHes of `chunk` bytes, as phone clients do; returns the SHA-256.
+    pub async fn upload_in_chunks(&self, token: &str, bytes: &[u8], chunk: usize) -> String {
+        let res = self
+            .tus(
+                Method::POST,
+                "/api/v1/uploads",
+                token,
+                &[
+                    ("Upload-Length", bytes.len().to_string()),
+                    ("Upload-Metadata", metadata_for(bytes, &[])),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{:?}", res.body);
+        let location = res.header("Location").unwrap().to_owned();
+        let mut photo = None;
+        for (i, part) in bytes.chunks(chunk).enumerate() {
+            let res = self
+                .tus(
+                    Method::PATCH,
+                    &location,
+                    token,
+                    &[("Upload-Offset", (i * chunk).to_string())],
+                    Some(part.to_vec()),
+                )
+                .await;
+            assert_eq!(res.status, StatusCode::NO_CONTENT, "{:?}", res.body);
+            photo = res.header("Closeout-Photo").map(str::to_owned);
+        }
+        let sha = photo.expect("the last PATCH names the photo");
+        assert_eq!(sha, sha256_hex(bytes));
+        sha
+    }
+
+    /// GET returning status, headers and raw bytes.
+    pub async fn get_bytes(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let res = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        (status, headers, res.bytes().await.unwrap().to_vec())
+    }
+}
+
+/// One line printed by tests/tus/client.cjs.
+pub type TusEvent = serde_json::Value;
+
+/// The tus-js-client driver as a command (node with NODE_PATH set), not yet started.
+pub fn tus_js_client(app: &TestApp, token: &str, args: &[&str]) -> Command {
+    let tools = tools_dir();
+    let modules = require_tool(
+        &tools.join("node/node_modules/tus-js-client"),
+        "tus-js-client",
+    );
+    let mut cmd = Command::new("node");
+    cmd.env("NODE_PATH", modules.parent().unwrap())
+        .arg(repo_root().join("tests/tus/client.cjs"))
+        .arg(app.url("/api/v1/uploads"))
+        .arg(token)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Runs the tus-js-client driver to the end; returns its events and whether it succeeded.
+pub async fn run_tus_js_client(app: &TestApp, token: &str, args: &[&str]) -> (bool, Vec<TusEvent>) {
+    let cmd = tus_js_client(app, token, args);
+    let output = tokio::process::Command::from(cmd)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("node runs");
+    let events = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    if !output.status.success() {
+        eprintln!(
+            "tus-js-client stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    (output.status.success(), events)
+}
+
+/// An s3s-fs server on a free port over a temporary directory holding one bucket.
+pub struct S3Server {
+    pub endpoint: String,
+    pub bucket: String,
+    pub data: tempfile::TempDir,
+    child: Child,
+}
+
+pub const S3_ACCESS_KEY: &str = "closeout-test";
+pub const S3_SECRET_KEY: &str = "closeout-test-secret";
+
+impl S3Server {
+    pub async fn start() -> Self {
+        let bin = require_tool(&tools_dir().join("cargo/bin/s3s-fs"), "s3s-fs");
+        let data = tempfile::tempdir().unwrap();
+        let bucket = "closeout-photos".to_owned();
+        std::fs::create_dir(data.path().join(&bucket)).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", S3_ACCESS_KEY, "--secret-key", S3_SECRET_KEY])
+            .arg(data.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Owned at once, so the process is killed (and waited for) however this ends.
+        let server = Self {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            bucket,
+            data,
+            child,
+        };
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return server;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("s3s-fs did not start on port {port}");
+    }
+
+    /// Files stored under the bucket (s3s-fs keeps objects as files).
+    pub fn object_files(&self) -> Vec<PathBuf> {
+        files_under(&self.data.path().join(&self.bucket))
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every regular file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
