@@ -300,12 +300,23 @@ pub fn can_read(
     if q::is_uploader(conn, &photo.sha256, &caller.user_id)? {
         return Ok(());
     }
-    // LEDGER: replace the rule below with the owner's place: for each attachment of this photo
-    // (`q::attachments_of`), resolve owner_kind/owner_id (issue → issues.org_unit_id, inspection →
-    // its place) to the place path and allow when `access::require_visible(caller, Place { path },
-    // "photo")` passes for any of them. Attachments without an owner stay uploader-only.
-    if !caller.grants.is_empty() {
-        return Ok(());
+    // Otherwise readable by whoever may see an issue the photo was uploaded for (by its place, or
+    // as the unit it is assigned to). Attachments without an owner stay the uploader's.
+    for attachment in q::attachments_of(conn, &photo.sha256)? {
+        let (Some("issue"), Some(owner)) = (
+            attachment.owner_kind.as_deref(),
+            attachment.owner_id.as_deref(),
+        ) else {
+            continue;
+        };
+        let Ok(id) = uuid::Uuid::parse_str(owner) else {
+            continue;
+        };
+        if let Some(issue) = crate::db::issues::find(conn, &crate::ids::IssueId::from(id))? {
+            if super::issues::can_see(caller, &issue) {
+                return Ok(());
+            }
+        }
     }
     Err(AppError::not_found("photo"))
 }

@@ -788,29 +788,68 @@ async fn the_same_bytes_uploaded_twice_are_stored_once() {
 }
 
 #[tokio::test]
-async fn a_photo_is_404_to_a_person_with_no_roles_who_did_not_upload_it() {
+async fn a_photo_is_readable_by_those_who_see_its_issue_and_404_to_everyone_else() {
     let app = TestApp::spawn().await;
-    let p = app.places().await;
-    let uploader = app.user_with("sun", &[]).await;
+    let c = app.cast().await;
     let stranger = app.user_with("zhou", &[]).await;
-    let supervisor = app
-        .user_with("wu-supervisor", &[(Role::Supervisor, Some(&p.town))])
+    let issue = app
+        .report(&c.worker_a, &c.places.village_a, "村口垃圾")
         .await;
+    let issue_id = issue["id"].as_str().unwrap().to_owned();
     let bytes = std::fs::read(samples().join("Canon_40D.jpg")).unwrap();
-    let sha = app.upload_photo(&uploader.access, &bytes).await;
+    // Uploaded by the grid worker as a before-photo of the issue in village A.
+    let res = app
+        .upload_bytes(
+            &c.worker_a.access,
+            &bytes,
+            &metadata_for(
+                &bytes,
+                &[
+                    ("purpose", "before"),
+                    ("owner_kind", "issue"),
+                    ("owner_id", &issue_id),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{:?}", res.body);
+    let sha = sha256_hex(&bytes);
+    // Uploaded with no owner by someone else: only they can read that copy's attachment.
+    let unowned = std::fs::read(samples().join("Nikon_D70.jpg")).unwrap();
+    let unowned_sha = app.upload_photo(&stranger.access, &unowned).await;
 
     for path in [
         format!("/api/v1/photos/{sha}"),
         format!("/api/v1/photos/{sha}/thumbnail?size=256"),
         format!("/api/v1/photos/{sha}/meta"),
     ] {
-        let (status, _, _) = app.get_bytes(&path, &uploader.access).await;
-        assert_eq!(status, StatusCode::OK, "uploader: {path}");
-        let (status, _, _) = app.get_bytes(&path, &supervisor.access).await;
-        assert_eq!(status, StatusCode::OK, "supervisor: {path}");
-        let (status, body) = app.get(&path, &stranger.access).await;
-        assert_problem(status, &body, 404, "not_found");
+        for (who, token) in [
+            ("uploader", &c.worker_a.access),
+            ("town supervisor", &c.supervisor.access),
+        ] {
+            let (status, _, _) = app.get_bytes(&path, token).await;
+            assert_eq!(status, StatusCode::OK, "{who}: {path}");
+        }
+        for token in [&stranger.access, &c.worker_b.access, &c.responsible.access] {
+            let (status, body) = app.get(&path, token).await;
+            assert_problem(status, &body, 404, "not_found");
+        }
     }
+    let (status, body) = app
+        .get(
+            &format!("/api/v1/photos/{unowned_sha}/meta"),
+            &c.supervisor.access,
+        )
+        .await;
+    assert_problem(status, &body, 404, "not_found");
+    let (status, _, _) = app
+        .get_bytes(
+            &format!("/api/v1/photos/{unowned_sha}/meta"),
+            &stranger.access,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let uploader = &c.worker_a;
     // Unknown and malformed hashes.
     let (status, body) = app
         .get(
