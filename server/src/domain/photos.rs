@@ -312,10 +312,10 @@ pub fn can_read(
         let Ok(id) = uuid::Uuid::parse_str(owner) else {
             continue;
         };
-        if let Some(issue) = crate::db::issues::find(conn, &crate::ids::IssueId::from(id))? {
-            if super::issues::can_see(caller, &issue) {
-                return Ok(());
-            }
+        if let Some(issue) = crate::db::issues::find(conn, &crate::ids::IssueId::from(id))?
+            && super::issues::can_see(caller, &issue)
+        {
+            return Ok(());
         }
     }
     Err(AppError::not_found("photo"))
