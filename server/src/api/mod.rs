@@ -10,7 +10,9 @@ pub mod openapi;
 pub mod ops;
 pub mod org_units;
 pub mod problem;
+pub mod reports;
 pub mod state;
+pub mod stream;
 pub mod users;
 
 use actix_web::web;
@@ -57,6 +59,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(web::resource("/issues/{id}").get(issues::get_one))
                 .service(web::resource("/issues/{id}/notice").get(issues::notice_page))
-                .service(web::resource("/issues/{id}/transitions").post(issues::transition)),
+                .service(web::resource("/issues/{id}/transitions").post(issues::transition))
+                .service(web::resource("/reports/ledger").get(reports::ledger_export))
+                .service(web::resource("/reports/stats").get(reports::stats)),
         );
 }

@@ -28,6 +28,8 @@ use utoipa::{Modify, OpenApi};
         super::issues::transition,
         super::issues::import_list,
         super::issues::notice_page,
+        super::reports::ledger_export,
+        super::reports::stats,
         super::ops::healthz,
         super::ops::readyz,
         super::ops::metrics,
@@ -39,6 +41,7 @@ use utoipa::{Modify, OpenApi};
         (name = "places", description = "The place tree (org units)"),
         (name = "users", description = "People and their roles"),
         (name = "issues", description = "The rectification ledger: issues, their lifecycle and history"),
+        (name = "reports", description = "Ledger exports, statistics, bulletins, before/after albums"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

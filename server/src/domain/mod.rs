@@ -7,6 +7,7 @@ pub mod categories;
 pub mod issues;
 pub mod places;
 pub mod places_import;
+pub mod reports;
 pub mod sessions;
 pub mod sheet;
 

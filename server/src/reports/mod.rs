@@ -2,4 +2,5 @@
 //! as they are built. Rendering only: the data comes from `domain`.
 
 pub mod html;
+pub mod ledger;
 pub mod notice;

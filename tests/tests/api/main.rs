@@ -12,4 +12,5 @@ mod issues;
 mod ledger;
 mod ops;
 mod places;
+mod reports;
 mod startup;
