@@ -61,6 +61,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/issues/{id}/notice").get(issues::notice_page))
                 .service(web::resource("/issues/{id}/transitions").post(issues::transition))
                 .service(web::resource("/reports/ledger").get(reports::ledger_export))
-                .service(web::resource("/reports/stats").get(reports::stats)),
+                .service(web::resource("/reports/stats").get(reports::stats))
+                .service(web::resource("/reports/bulletin").get(reports::bulletin))
+                .service(web::resource("/reports/album").get(reports::album)),
         );
 }

@@ -30,6 +30,8 @@ use utoipa::{Modify, OpenApi};
         super::issues::notice_page,
         super::reports::ledger_export,
         super::reports::stats,
+        super::reports::bulletin,
+        super::reports::album,
         super::ops::healthz,
         super::ops::readyz,
         super::ops::metrics,

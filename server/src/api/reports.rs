@@ -6,11 +6,13 @@ use super::issues::ListIssues;
 use super::state::AppState;
 use super::stream;
 use crate::domain::issues::queries::ListRequest;
+use crate::domain::reports::album;
+use crate::domain::reports::bulletin::{self, Bulletin};
 use crate::domain::reports::ledger::{self as ledger_data, Office};
 use crate::domain::reports::period::Period;
 use crate::domain::reports::stats::{self, Stats};
 use crate::error::{AppError, ErrorCode};
-use crate::ids::OrgUnitId;
+use crate::ids::{IssueId, OrgUnitId};
 use crate::reports::ledger::{self, Format};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -92,7 +94,7 @@ pub async fn ledger_export(
     tokio::task::spawn_blocking(move || {
         let result = db.get().and_then(|mut conn| {
             ledger::export(
-                &mut *conn,
+                &mut conn,
                 &caller,
                 &request,
                 office,
@@ -188,4 +190,123 @@ fn long_overdue_days(state: &AppState) -> i64 {
         .get(1)
         .copied()
         .unwrap_or(7)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct BulletinParams {
+    /// The place whose children are ranked (default: the caller's one place).
+    pub parent: Option<uuid::Uuid>,
+    /// `2026-W47` (weekly bulletin) or `2026-11` (monthly). Default: this month so far.
+    pub period: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// `html` (default, printable) or `json`.
+    pub format: Option<String>,
+}
+
+/// The weekly or monthly bulletin (周/月通报): totals against the previous period, places ranked
+/// by closure rate then overdue, praised and reprimanded places, the overdue list with
+/// responsible units. A printable Chinese HTML page, or its data as JSON.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/bulletin",
+    tag = "reports",
+    params(BulletinParams),
+    responses(
+        (status = 200, description = "text/html page, or JSON with format=json", body = Bulletin),
+        (status = 400, body = super::problem::Problem),
+        (status = 404, description = "parent outside the caller's places", body = super::problem::Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn bulletin(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    query: web::Query<BulletinParams>,
+) -> Result<HttpResponse, AppError> {
+    let office = office(&state);
+    let q = query.into_inner();
+    let html = match q.format.as_deref() {
+        None | Some("html") => true,
+        Some("json") => false,
+        Some(other) => {
+            return Err(AppError::new(
+                ErrorCode::InvalidQuery,
+                format!("format: `{other}` is not html or json"),
+            )
+            .zh(format!("不支持的格式“{other}”（可选 html、json）")));
+        }
+    };
+    let period = Period::parse(
+        q.period.as_deref(),
+        q.from.as_deref(),
+        q.to.as_deref(),
+        office.clock.today,
+    )?;
+    let threshold = long_overdue_days(&state);
+    let parent = q.parent.map(OrgUnitId::from);
+    let data = state
+        .db
+        .run(move |conn| bulletin::compute(conn, &caller.0, parent, period, office, threshold))
+        .await?;
+    Ok(if html {
+        printable(crate::reports::bulletin::render(&data))
+    } else {
+        HttpResponse::Ok().json(data)
+    })
+}
+
+/// A printable page: HTML with a Content-Security-Policy that allows only this server's images.
+fn printable(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("content-security-policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"))
+        .body(body)
+}
+
+/// The before/after album (整改前后对比图册) as a printable HTML page: `issue_id` for one issue,
+/// or the issue list's filters (at most 200 issues per album).
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/album",
+    tag = "reports",
+    params(
+        ("issue_id" = Option<uuid::Uuid>, Query, description = "one issue's album"),
+        ListIssues,
+    ),
+    responses(
+        (status = 200, content_type = "text/html"),
+        (status = 400, body = super::problem::Problem),
+        (status = 404, body = super::problem::Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn album(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    http: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (own, request) = split_query(http.query_string(), &["issue_id"])?;
+    let issue = own
+        .get("issue_id")
+        .map(|s| {
+            uuid::Uuid::parse_str(s).map(IssueId::from).map_err(|_| {
+                AppError::new(ErrorCode::InvalidQuery, "issue_id: not a UUID")
+                    .zh("issue_id 无效（应为 UUID）")
+            })
+        })
+        .transpose()?;
+    let office = office(&state);
+    let data = state
+        .db
+        .run(move |conn| album::gather(conn, &caller.0, &request, issue, office))
+        .await?;
+    let title = match data.entries.as_slice() {
+        [one] if own.contains_key("issue_id") => {
+            format!("整改前后对比图册（{}）", one.line.ledger_no)
+        }
+        _ => "整改前后对比图册".to_owned(),
+    };
+    Ok(printable(crate::reports::album::render(&data, &title)))
 }

@@ -169,7 +169,8 @@ pub fn for_each_page(
     }
 }
 
-fn row(
+/// One issue as a ledger line, numbered `seq`.
+pub fn row(
     conn: &mut DbConnection,
     names: &mut Names,
     issue: Issue,

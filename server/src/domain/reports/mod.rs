@@ -2,6 +2,8 @@
 //! and category over a period, bulletins, before/after albums. Data only, scoped to the caller
 //! exactly like the issue list; rendering is `crate::reports`.
 
+pub mod album;
+pub mod bulletin;
 pub mod ledger;
 pub mod names;
 pub mod period;

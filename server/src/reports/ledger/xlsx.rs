@@ -139,9 +139,7 @@ impl<W: Write + Send> Renderer for Xlsx<W> {
                     .map(|_| ())
             };
             let d = |sheet: &mut Worksheet, col: u16, v: Option<chrono::NaiveDate>| match v {
-                Some(v) => sheet
-                    .write_date_with_format(row, col, &v, &date)
-                    .map(|_| ()),
+                Some(v) => sheet.write_date_with_format(row, col, v, &date).map(|_| ()),
                 None => sheet.write_blank(row, col, &date).map(|_| ()),
             };
             (|| -> Result<(), XlsxError> {

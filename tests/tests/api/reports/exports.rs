@@ -196,6 +196,12 @@ async fn reports_ledger_export_of_a_village_b_worker_holds_none_of_village_a() {
         for no in &a_numbers {
             assert!(!all_text.contains(no.as_str()), "{format} leaks {no}");
         }
+        if format != "geojson" {
+            for issue in &f.b {
+                let no = issue["ledger_no"].as_str().unwrap();
+                assert!(all_text.contains(no), "{format} holds B's own {no}");
+            }
+        }
         assert!(!all_text.contains("甲社区"), "{format} names village A");
     }
     // Asking for village A is answered as if it did not exist.
