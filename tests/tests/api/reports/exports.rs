@@ -242,3 +242,113 @@ async fn reports_ledger_export_refuses_bad_parameters_with_400() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn reports_cli_exports_the_ledger_scoped_to_the_named_user() {
+    let f = fixture().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("台账.csv");
+    let out_s = out.to_str().unwrap();
+    let printed = f
+        .app
+        .env
+        .cli(
+            &[
+                "export", "ledger", "--as", "worker-b", "--format", "csv", "-o", out_s, "--quiet",
+            ],
+            "",
+        )
+        .unwrap();
+    assert!(
+        printed.contains("exported 3 issue(s) of 乙社区"),
+        "{printed}"
+    );
+    let rows = csv_rows(&std::fs::read(&out).unwrap());
+    assert_eq!(rows.len(), 1 + 3);
+    assert!(rows.iter().all(|r| !r[5].contains("甲社区")));
+
+    let xlsx = dir.path().join("a.xlsx");
+    let printed = f
+        .app
+        .env
+        .cli(
+            &[
+                "export",
+                "ledger",
+                "--as",
+                "supervisor",
+                "-o",
+                xlsx.to_str().unwrap(),
+                "--quiet",
+                "--place",
+                "130102001001",
+                "--filter",
+                "state=assigned,closed",
+            ],
+            "",
+        )
+        .unwrap();
+    assert!(
+        printed.contains("exported 4 issue(s) of 建北街道 甲社区"),
+        "{printed}"
+    );
+    assert_eq!(
+        sheet(&std::fs::read(&xlsx).unwrap()).end().unwrap().0,
+        2 + 4
+    );
+
+    let geo = dir.path().join("a.geojson");
+    let printed = f
+        .app
+        .env
+        .cli(
+            &[
+                "export",
+                "ledger",
+                "--as",
+                "worker-b",
+                "--format",
+                "geojson",
+                "-o",
+                geo.to_str().unwrap(),
+                "--quiet",
+            ],
+            "",
+        )
+        .unwrap();
+    assert!(
+        printed.contains("1 without a location left out"),
+        "{printed}"
+    );
+
+    // Village A is not worker B's to export; bad filters are refused; nothing is left behind.
+    let denied = dir.path().join("denied.csv");
+    for args in [
+        vec!["--place", "130102001001"],
+        vec!["--filter", "state=done"],
+        vec!["--filter", "colour=red"],
+        vec!["--filter", "limit=5"],
+        vec!["--format", "pdf"],
+    ] {
+        let mut argv = vec![
+            "export",
+            "ledger",
+            "--as",
+            "worker-b",
+            "--format",
+            "csv",
+            "-o",
+            denied.to_str().unwrap(),
+            "--quiet",
+        ];
+        argv.extend(args.iter().copied());
+        let err = f.app.env.cli(&argv, "").unwrap_err();
+        assert!(!err.is_empty());
+        assert!(!denied.exists(), "{args:?} left a file");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        3,
+        "no .part files left"
+    );
+}
