@@ -22,11 +22,14 @@ use crate::domain::access::{self, Caller, Place};
 use crate::domain::issues::view::ESCALATION_NAMES_ZH;
 use crate::error::{AppError, ErrorCode};
 use crate::ids::OrgUnitId;
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use serde::Serialize;
 use std::collections::HashMap;
 
 const PAGE: i64 = 2000;
+/// Periods up to this long get a backlog point per day; longer ones one per week (Sundays) and
+/// the last day.
+pub const DAILY_UP_TO_DAYS: i64 = 62;
 /// Longest overdue list a report carries (the counts are always complete).
 pub const OVERDUE_LIST_MAX: usize = 500;
 
@@ -124,7 +127,8 @@ pub struct Stats {
     pub places: Vec<PlaceFigures>,
     /// Per category with any figure, in the taxonomy's order.
     pub categories: Vec<CategoryFigures>,
-    /// 动态清零: open issues at the end of each day of the period (up to today).
+    /// 动态清零: open issues at the end of each day of the period up to today (of each week,
+    /// Sundays, and the last day, for periods longer than 62 days).
     pub backlog: Vec<BacklogPoint>,
     /// Open overdue issues at the end of the period, most overdue first (at most 500).
     pub overdue: Vec<OverdueItem>,
@@ -308,13 +312,16 @@ pub fn compute(
         figures: acc.figures(),
     }));
     let mut open = 0i64;
+    let weekly = period.days_count() > DAILY_UP_TO_DAYS;
     let backlog = (0..backlog_len)
-        .map(|i| {
+        .filter_map(|i| {
             open += backlog_diff[i];
-            BacklogPoint {
-                date: period.from + Duration::days(i as i64),
+            let date = period.from + Duration::days(i as i64);
+            let shown = !weekly || date.weekday() == Weekday::Sun || i + 1 == backlog_len;
+            shown.then(|| BacklogPoint {
+                date,
                 open: u64::try_from(open).unwrap_or(0),
-            }
+            })
         })
         .collect();
     trim(&mut overdue_list);

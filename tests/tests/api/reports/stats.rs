@@ -170,4 +170,22 @@ async fn reports_stats_refuse_bad_periods_with_400() {
     assert_eq!(status, 200);
     assert_eq!(s["period"]["label"], "2026年第47周");
     assert_eq!(s["period"]["from"], "2026-11-16");
+
+    // A long period: the backlog is given at the end of each week (Sundays) and of the last day.
+    let from = today() - chrono::Duration::days(99);
+    let (_, s) = f
+        .app
+        .get(
+            &format!("/api/v1/reports/stats?from={from}&to={}", today()),
+            &sup,
+        )
+        .await;
+    let points = s["backlog"].as_array().unwrap();
+    assert!((14..=16).contains(&points.len()), "{points:?}");
+    for p in &points[..points.len() - 1] {
+        let day: chrono::NaiveDate = p["date"].as_str().unwrap().parse().unwrap();
+        assert_eq!(chrono::Datelike::weekday(&day), chrono::Weekday::Sun);
+    }
+    assert_eq!(points.last().unwrap()["date"], today().to_string());
+    assert_eq!(points.last().unwrap()["open"], 4);
 }
