@@ -194,7 +194,10 @@ fn filtered(f: &IssueFilter) -> issues::BoxedQuery<'static, DbBackend> {
         q = q.filter(issues::closed_at.lt(t));
     }
     if let Some((at, id)) = &f.after {
-        q = q.filter(
+        // `created_at <= at` is implied by the OR below; said on its own it is an index range
+        // both planners use, so page k does not walk past the k-1 pages before it (PostgreSQL
+        // otherwise filters from the newest row: a 100,000-issue export took 5 s, not 1).
+        q = q.filter(issues::created_at.le(*at)).filter(
             issues::created_at
                 .lt(*at)
                 .or(issues::created_at.eq(*at).and(issues::id.lt(id.clone()))),
