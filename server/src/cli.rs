@@ -45,6 +45,15 @@ pub enum Command {
     /// Work with the rectification ledger.
     #[command(subcommand)]
     Issues(IssuesCommand),
+    /// Export reports to files.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// The rectification ledger (整改台账) as .xlsx, .csv or .geojson, scoped to a user.
+    Ledger(crate::cli_export::ExportLedger),
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,6 +153,9 @@ pub fn run(command: Command, settings: Settings, console: &mut Console<'_>) -> a
             quiet,
         }) => {
             import_issues(&file, &as_user, quiet, &settings, console)?;
+        }
+        Command::Export(ExportCommand::Ledger(args)) => {
+            crate::cli_export::export_ledger(args, &settings, console.output)?;
         }
         Command::Org(OrgCommand::Import { file }) => {
             let bytes =

@@ -93,52 +93,61 @@ pub async fn list(
     caller: Authenticated,
     query: web::Query<ListIssues>,
 ) -> Result<web::Json<IssuePage>, AppError> {
-    let q = query.into_inner();
-    let mut states = Vec::new();
-    for s in q
-        .state
-        .iter()
-        .flat_map(|s| s.split(','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        states.push(IssueState::parse(s).ok_or_else(|| {
-            AppError::new(
-                ErrorCode::InvalidQuery,
-                format!("state: unknown state `{s}`"),
-            )
-            .zh(format!("未知状态“{s}”"))
-        })?);
-    }
-    if q.overdue == Some(false) {
-        return Err(
-            AppError::new(ErrorCode::InvalidQuery, "overdue: only `true` is supported")
-                .zh("overdue 仅支持 true"),
-        );
-    }
-    let request = ListRequest {
-        states,
-        place_id: q.place_id.map(OrgUnitId::from),
-        category: q.category,
-        source: q.source,
-        responsible_unit_id: q.responsible_unit_id.map(OrgUnitId::from),
-        responsible_user_id: q.responsible_user_id.map(UserId::from),
-        overdue: q.overdue == Some(true),
-        due_within_days: q.due_within_days,
-        text: q.q,
-        created_from: q.created_from,
-        created_to: q.created_to,
-        closed_from: q.closed_from,
-        closed_to: q.closed_to,
-        cursor: q.cursor,
-        limit: q.limit.unwrap_or(50).clamp(1, 200),
-    };
+    let request = query.into_inner().into_request()?;
     let clock = state.clock();
     let page = state
         .db
         .run(move |conn| queries::list(conn, &caller.0, request, clock))
         .await?;
     Ok(web::Json(page))
+}
+
+impl ListIssues {
+    /// The list filters, checked: the one parser of `GET /issues` and of the reports that take
+    /// the same filters (ledger export, album).
+    pub fn into_request(self) -> Result<ListRequest, AppError> {
+        let q = self;
+        let mut states = Vec::new();
+        for s in q
+            .state
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            states.push(IssueState::parse(s).ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::InvalidQuery,
+                    format!("state: unknown state `{s}`"),
+                )
+                .zh(format!("未知状态“{s}”"))
+            })?);
+        }
+        if q.overdue == Some(false) {
+            return Err(AppError::new(
+                ErrorCode::InvalidQuery,
+                "overdue: only `true` is supported",
+            )
+            .zh("overdue 仅支持 true"));
+        }
+        Ok(ListRequest {
+            states,
+            place_id: q.place_id.map(OrgUnitId::from),
+            category: q.category,
+            source: q.source,
+            responsible_unit_id: q.responsible_unit_id.map(OrgUnitId::from),
+            responsible_user_id: q.responsible_user_id.map(UserId::from),
+            overdue: q.overdue == Some(true),
+            due_within_days: q.due_within_days,
+            text: q.q,
+            created_from: q.created_from,
+            created_to: q.created_to,
+            closed_from: q.closed_from,
+            closed_to: q.closed_to,
+            cursor: q.cursor,
+            limit: q.limit.unwrap_or(50).clamp(1, 200),
+        })
+    }
 }
 
 /// One issue with its whole history (404 if the caller may not see it).

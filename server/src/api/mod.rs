@@ -12,7 +12,9 @@ pub mod ops;
 pub mod org_units;
 pub mod photos;
 pub mod problem;
+pub mod reports;
 pub mod state;
+pub mod stream;
 pub mod sync;
 pub mod uploads;
 pub mod users;
@@ -102,6 +104,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi
                 .service(web::resource("/devices/{id}/revoke").post(devices::revoke))
                 .service(
                     web::resource("/devices/{id}/release-backlog").post(devices::release_backlog),
-                ),
+                )
+                .service(web::resource("/reports/ledger").get(reports::ledger_export))
+                .service(web::resource("/reports/stats").get(reports::stats))
+                .service(web::resource("/reports/bulletin").get(reports::bulletin))
+                .service(web::resource("/reports/album").get(reports::album)),
         );
 }

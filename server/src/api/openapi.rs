@@ -43,6 +43,10 @@ use utoipa::{Modify, OpenApi};
         super::devices::list,
         super::devices::revoke,
         super::devices::release_backlog,
+        super::reports::ledger_export,
+        super::reports::stats,
+        super::reports::bulletin,
+        super::reports::album,
         super::ops::healthz,
         super::ops::readyz,
         super::ops::metrics,
@@ -56,6 +60,7 @@ use utoipa::{Modify, OpenApi};
         (name = "photos", description = "tus 1.0 resumable photo uploads; photos by SHA-256, thumbnails, EXIF facts"),
         (name = "issues", description = "The rectification ledger: issues, their lifecycle and history"),
         (name = "sync", description = "Offline sync: push, pull, conflicts, devices"),
+        (name = "reports", description = "Ledger exports, statistics, bulletins, before/after albums"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

@@ -112,8 +112,28 @@ pub fn list(conn: &mut DbConnection, f: &IssueFilter) -> QueryResult<Vec<IssueRo
     if f.visible_places.is_empty() && f.responsible_units.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = issues::table
+    filtered(f)
         .select(IssueRow::as_select())
+        .order((issues::created_at.desc(), issues::id.desc()))
+        .limit(f.limit)
+        .load(conn)
+}
+
+/// How many issues the filter matches (ignoring `after` and `limit`).
+pub fn count(conn: &mut DbConnection, f: &IssueFilter) -> QueryResult<i64> {
+    if f.visible_places.is_empty() && f.responsible_units.is_empty() {
+        return Ok(0);
+    }
+    let f = IssueFilter {
+        after: None,
+        ..f.clone()
+    };
+    filtered(&f).count().get_result(conn)
+}
+
+/// The filter as a WHERE clause, shared by `list` and `count`.
+fn filtered(f: &IssueFilter) -> issues::BoxedQuery<'static, DbBackend> {
+    let mut q = issues::table
         .into_boxed::<DbBackend>()
         // Never matches: the visibility predicates below are OR-ed onto it.
         .filter(issues::id.ne(issues::id));
@@ -187,15 +207,16 @@ pub fn list(conn: &mut DbConnection, f: &IssueFilter) -> QueryResult<Vec<IssueRo
         q = q.filter(issues::closed_at.lt(t));
     }
     if let Some((at, id)) = &f.after {
-        q = q.filter(
+        // `created_at <= at` is implied by the OR below; said on its own it is an index range
+        // both planners use, so page k does not walk past the k-1 pages before it (PostgreSQL
+        // otherwise filters from the newest row: a 100,000-issue export took 5 s, not 1).
+        q = q.filter(issues::created_at.le(*at)).filter(
             issues::created_at
                 .lt(*at)
                 .or(issues::created_at.eq(*at).and(issues::id.lt(id.clone()))),
         );
     }
-    q.order((issues::created_at.desc(), issues::id.desc()))
-        .limit(f.limit)
-        .load(conn)
+    q
 }
 
 fn escape_like(text: &str) -> String {
@@ -228,5 +249,65 @@ pub fn escalation_candidates(
     }
     q.order((issues::deadline, issues::id))
         .limit(limit)
+        .load(conn)
+}
+
+/// The columns statistics need (narrower than [`IssueRow`]).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = issues)]
+pub struct IssueFigureRow {
+    pub id: IssueId,
+    pub ledger_no: String,
+    pub title: String,
+    pub place_id: crate::ids::OrgUnitId,
+    pub place_path: String,
+    pub category: String,
+    pub state: String,
+    pub deadline: Option<NaiveDate>,
+    pub escalation_level: i32,
+    pub responsible_unit_id: Option<crate::ids::OrgUnitId>,
+    pub created_at: NaiveDateTime,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+/// Issues of a subtree that bear on a period `[start, end)`: created before its end, not
+/// rejected or duplicate, and not closed before its start. Keyset pages by id.
+pub fn figures_in(
+    conn: &mut DbConnection,
+    subtree: &str,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    after: Option<&IssueId>,
+    limit: i64,
+) -> QueryResult<Vec<IssueFigureRow>> {
+    let (lo, hi) = subtree_bounds(subtree);
+    let mut q = issues::table
+        .select(IssueFigureRow::as_select())
+        .filter(issues::place_path.ge(lo).and(issues::place_path.lt(hi)))
+        .filter(issues::created_at.lt(end))
+        .filter(issues::state.ne_all(["rejected", "duplicate"]))
+        .filter(issues::closed_at.is_null().or(issues::closed_at.ge(start)))
+        .into_boxed::<DbBackend>();
+    if let Some(id) = after {
+        q = q.filter(issues::id.gt(id.clone()));
+    }
+    q.order(issues::id).limit(limit).load(conn)
+}
+
+/// (place path, category) of each reopening (反弹) recorded in `[start, end)` in a subtree.
+pub fn reopenings_in(
+    conn: &mut DbConnection,
+    subtree: &str,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> QueryResult<Vec<(String, String)>> {
+    let (lo, hi) = subtree_bounds(subtree);
+    issue_events::table
+        .inner_join(issues::table)
+        .filter(issue_events::action.eq("reopen"))
+        .filter(issue_events::server_time.ge(start))
+        .filter(issue_events::server_time.lt(end))
+        .filter(issues::place_path.ge(lo).and(issues::place_path.lt(hi)))
+        .select((issues::place_path, issues::category))
         .load(conn)
 }

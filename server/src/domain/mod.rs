@@ -8,6 +8,7 @@ pub mod issues;
 pub mod photos;
 pub mod places;
 pub mod places_import;
+pub mod reports;
 pub mod sessions;
 pub mod sheet;
 pub mod sync;

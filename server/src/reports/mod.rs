@@ -1,5 +1,8 @@
-//! Outputs people print and file: the rectification notice today; ledger exports and bulletins
-//! as they are built. Rendering only: the data comes from `domain`.
+//! Outputs people print and file: the rectification notice, ledger exports (XLSX, CSV, GeoJSON),
+//! bulletins and before/after albums. Rendering only: the data comes from `domain`.
 
+pub mod album;
+pub mod bulletin;
 pub mod html;
+pub mod ledger;
 pub mod notice;

@@ -13,6 +13,7 @@ mod ledger;
 mod ops;
 mod photos;
 mod places;
+mod reports;
 mod simulator;
 mod startup;
 mod sync;

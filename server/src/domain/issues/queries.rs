@@ -66,6 +66,41 @@ pub fn list(
     req: ListRequest,
     clock: Clock,
 ) -> Result<IssuePage, AppError> {
+    let filter = filter(conn, caller, &req, clock)?;
+    let mut rows = issues::list(conn, &filter)?;
+    let next_cursor = if rows.len() as i64 > req.limit {
+        rows.truncate(req.limit as usize);
+        rows.last().map(|r| encode_cursor(r.created_at, &r.id))
+    } else {
+        None
+    };
+    let items = rows
+        .into_iter()
+        .map(|r| view::issue(r, clock.today))
+        .collect::<Result<_, _>>()?;
+    Ok(IssuePage { items, next_cursor })
+}
+
+/// How many issues the list would hold over all its pages.
+pub fn count(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    req: &ListRequest,
+    clock: Clock,
+) -> Result<i64, AppError> {
+    let filter = filter(conn, caller, req, clock)?;
+    Ok(issues::count(conn, &filter)?)
+}
+
+/// The request as a query filter scoped to the caller: 404 for a `place_id` the caller cannot
+/// see, 400 for a cursor this server did not make.
+fn filter(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    req: &ListRequest,
+    clock: Clock,
+) -> Result<IssueFilter, AppError> {
+    let req = req.clone();
     let mut filter = IssueFilter {
         visible_places: caller.visible_subtrees(),
         responsible_units: caller.subtrees_with(Role::Responsible),
@@ -101,18 +136,7 @@ pub fn list(
     if let Some(days) = req.due_within_days {
         filter.deadline_within = Some((clock.today, clock.today + Duration::days(i64::from(days))));
     }
-    let mut rows = issues::list(conn, &filter)?;
-    let next_cursor = if rows.len() as i64 > req.limit {
-        rows.truncate(req.limit as usize);
-        rows.last().map(|r| encode_cursor(r.created_at, &r.id))
-    } else {
-        None
-    };
-    let items = rows
-        .into_iter()
-        .map(|r| view::issue(r, clock.today))
-        .collect::<Result<_, _>>()?;
-    Ok(IssuePage { items, next_cursor })
+    Ok(filter)
 }
 
 fn encode_cursor(at: NaiveDateTime, id: &IssueId) -> String {

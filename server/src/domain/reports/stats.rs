@@ -1,0 +1,371 @@
+//! Statistics of a period per child place of a parent and per category: found, closed, open,
+//! overdue, closure and on-time rates, days to close, relapses (反弹) — and the open backlog at
+//! the end of each day (动态清零). Scoped like the issue list: the parent must be a place the
+//! caller sees, and then its whole subtree is theirs.
+//!
+//! Definitions (docs/reports.md repeats them): rejected and duplicate issues never count. An
+//! issue is *found* when created in the period; *closed* when its close-out (销号) falls in the
+//! period; *open* at the end of the period when created before that end and not closed by then;
+//! *overdue* when open at the end and its deadline is before the period's last day + 1 (or
+//! today, for a period not over yet). Closure rate = closed / (closed + open): of everything on
+//! the ledger during the period, the share struck off. On-time rate = closed on or before the
+//! deadline / closed. Relapses count the `reopen` events of the period. The backlog at the end of
+//! a past day uses close-out dates as recorded now: an issue reopened later counts as open from
+//! its report on.
+
+use super::ledger::Office;
+use super::names::Names;
+use super::period::Period;
+use crate::db::issues::{self, IssueFigureRow};
+use crate::db::{DbConnection, org_units};
+use crate::domain::access::{self, Caller, Place};
+use crate::domain::issues::view::ESCALATION_NAMES_ZH;
+use crate::error::{AppError, ErrorCode};
+use crate::ids::OrgUnitId;
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use serde::Serialize;
+use std::collections::HashMap;
+
+const PAGE: i64 = 2000;
+/// Periods up to this long get a backlog point per day; longer ones one per week (Sundays) and
+/// the last day.
+pub const DAILY_UP_TO_DAYS: i64 = 62;
+/// Longest overdue list a report carries (the counts are always complete).
+pub const OVERDUE_LIST_MAX: usize = 500;
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Figures {
+    pub found: u64,
+    pub closed: u64,
+    pub open: u64,
+    pub overdue: u64,
+    /// Percent, one decimal: closed / (closed + open). Null when both are 0.
+    pub closure_rate: Option<f64>,
+    /// Percent, one decimal: closed on or before the deadline / closed. Null when none closed.
+    pub on_time_rate: Option<f64>,
+    /// Days from report to close-out, mean over the issues closed in the period, one decimal.
+    pub avg_days_to_close: Option<f64>,
+    /// Reopenings (反弹) recorded in the period.
+    pub reopened: u64,
+    /// Open issues at 通报 (level 2) or above at the end of the period.
+    pub escalated: u64,
+    /// Open issues more than the bulletin's threshold of days overdue.
+    pub long_overdue: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Acc {
+    f: Figures,
+    closed_on_time: u64,
+    close_days: f64,
+}
+
+impl Acc {
+    fn figures(&self) -> Figures {
+        let pct = |n: u64, d: u64| (d > 0).then(|| (n as f64 * 1000.0 / d as f64).round() / 10.0);
+        Figures {
+            closure_rate: pct(self.f.closed, self.f.closed + self.f.open),
+            on_time_rate: pct(self.closed_on_time, self.f.closed),
+            avg_days_to_close: (self.f.closed > 0)
+                .then(|| (self.close_days / self.f.closed as f64 * 10.0).round() / 10.0),
+            ..self.f.clone()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlaceRef {
+    pub id: OrgUnitId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlaceFigures {
+    pub id: OrgUnitId,
+    /// The child place's name; `(本级)` after the parent's name for issues filed on the parent.
+    pub name: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CategoryFigures {
+    pub code: String,
+    pub name_zh: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BacklogPoint {
+    pub date: NaiveDate,
+    /// Open issues at the end of that day.
+    pub open: u64,
+}
+
+/// An open issue past its deadline at the end of the period.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OverdueItem {
+    pub ledger_no: String,
+    pub title: String,
+    pub place: String,
+    pub responsible_unit: String,
+    pub deadline: NaiveDate,
+    pub days_overdue: i64,
+    pub escalation_level: i32,
+    pub escalation: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Stats {
+    pub parent: PlaceRef,
+    pub period: Period,
+    /// The day the figures were computed (office calendar).
+    pub as_of: NaiveDate,
+    pub totals: Figures,
+    /// Per child place of `parent`, in code order.
+    pub places: Vec<PlaceFigures>,
+    /// Per category with any figure, in the taxonomy's order.
+    pub categories: Vec<CategoryFigures>,
+    /// 动态清零: open issues at the end of each day of the period up to today (of each week,
+    /// Sundays, and the last day, for periods longer than 62 days).
+    pub backlog: Vec<BacklogPoint>,
+    /// Open overdue issues at the end of the period, most overdue first (at most 500).
+    pub overdue: Vec<OverdueItem>,
+}
+
+/// The place a report is about: `parent` if given (404 unless visible), else the caller's one
+/// place; a caller with several places (or the whole system) must say which.
+pub fn resolve_parent(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    parent: Option<OrgUnitId>,
+) -> Result<crate::db::models::OrgUnitRow, AppError> {
+    let id = match parent {
+        Some(id) => id,
+        None => {
+            let tops: Vec<_> = caller
+                .grants
+                .iter()
+                .filter(|g| caller.visible_subtrees().contains(&g.subtree_path))
+                .filter_map(|g| g.org_unit_id.clone())
+                .collect();
+            match tops.as_slice() {
+                [one] => one.clone(),
+                _ => {
+                    return Err(AppError::new(
+                        ErrorCode::InvalidQuery,
+                        "parent: say which place the report is about",
+                    )
+                    .zh("请用 parent 参数指定统计的上级地区"));
+                }
+            }
+        }
+    };
+    let row = org_units::find(conn, &id)?.ok_or_else(|| AppError::not_found("place"))?;
+    access::require_visible(caller, Place { path: &row.path }, "place")?;
+    Ok(row)
+}
+
+pub fn compute(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    parent: Option<OrgUnitId>,
+    period: Period,
+    office: Office,
+    long_overdue_days: i64,
+) -> Result<Stats, AppError> {
+    let parent = resolve_parent(conn, caller, parent)?;
+    let mut names = Names::new(conn)?;
+    let children = org_units::list_in_subtrees(
+        conn,
+        std::slice::from_ref(&parent.path),
+        Some(&parent.id),
+        100_000,
+    )?;
+    // A row's child is the path segment right after the parent's path.
+    let child_index: HashMap<String, usize> = children
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.as_str().to_owned(), i))
+        .collect();
+    let own = children.len();
+    let mut per_place = vec![Acc::default(); own + 1];
+    let mut per_category: HashMap<String, Acc> = HashMap::new();
+    let mut totals = Acc::default();
+
+    let start = office.start_of(period.from);
+    let end = office.start_of(period.to + Duration::days(1));
+    let today = office.clock.today;
+    let overdue_cutoff = (period.to + Duration::days(1)).min(today);
+    let last_backlog_day = period.to.min(today);
+    let backlog_len = usize::try_from((last_backlog_day - period.from).num_days() + 1).unwrap_or(0);
+    let mut backlog_diff = vec![0i64; backlog_len + 1];
+    let day_index = |d: NaiveDate| -> usize {
+        usize::try_from((d - period.from).num_days())
+            .unwrap_or(0)
+            .min(backlog_len)
+    };
+    let mut overdue_list: Vec<(i64, IssueFigureRow)> = Vec::new();
+
+    let mut after = None;
+    loop {
+        let rows = issues::figures_in(conn, &parent.path, start, end, after.as_ref(), PAGE)?;
+        let Some(last) = rows.last() else { break };
+        after = Some(last.id.clone());
+        for row in rows {
+            let place = row
+                .place_path
+                .strip_prefix(&parent.path)
+                .and_then(|rest| rest.split('/').next())
+                .and_then(|seg| child_index.get(seg).copied())
+                .unwrap_or(own);
+            let closed_at = row.closed_at.filter(|_| row.state == "closed");
+            let created_day = office.day_of(row.created_at);
+            let closed_day = closed_at.map(|t| office.day_of(t));
+            let found = row.created_at >= start;
+            let closed_in = closed_at.is_some_and(|t| t >= start && t < end);
+            let open_at_end = closed_at.is_none_or(|t| t >= end);
+            let on_time = closed_in
+                && match (row.deadline, closed_day) {
+                    (Some(deadline), Some(day)) => day <= deadline,
+                    _ => true,
+                };
+            let overdue_days = match row.deadline {
+                Some(d) if open_at_end && d < overdue_cutoff => (overdue_cutoff - d).num_days(),
+                _ => 0,
+            };
+            let close_days = closed_at.filter(|_| closed_in).map_or(0.0, |t| {
+                (t - row.created_at).num_seconds() as f64 / 86_400.0
+            });
+            let category = per_category.entry(row.category.clone()).or_default();
+            for acc in [&mut per_place[place], category, &mut totals] {
+                acc.f.found += u64::from(found);
+                acc.f.closed += u64::from(closed_in);
+                acc.f.open += u64::from(open_at_end);
+                acc.f.overdue += u64::from(overdue_days > 0);
+                acc.f.escalated += u64::from(open_at_end && row.escalation_level >= 2);
+                acc.f.long_overdue += u64::from(overdue_days > long_overdue_days);
+                acc.closed_on_time += u64::from(on_time);
+                acc.close_days += close_days;
+            }
+            if backlog_len > 0 && created_day <= last_backlog_day {
+                backlog_diff[day_index(created_day.max(period.from))] += 1;
+                if let Some(day) = closed_day
+                    && day <= last_backlog_day
+                {
+                    backlog_diff[day_index(day.max(period.from))] -= 1;
+                }
+            }
+            if overdue_days > 0 {
+                overdue_list.push((overdue_days, row));
+                if overdue_list.len() > OVERDUE_LIST_MAX * 2 {
+                    trim(&mut overdue_list);
+                }
+            }
+        }
+    }
+    for (path, category) in issues::reopenings_in(conn, &parent.path, start, end)? {
+        let place = path
+            .strip_prefix(&parent.path)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|seg| child_index.get(seg).copied())
+            .unwrap_or(own);
+        per_place[place].f.reopened += 1;
+        per_category.entry(category).or_default().f.reopened += 1;
+        totals.f.reopened += 1;
+    }
+
+    let mut places: Vec<PlaceFigures> = children
+        .iter()
+        .zip(&per_place)
+        .map(|(c, acc)| PlaceFigures {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            figures: acc.figures(),
+        })
+        .collect();
+    let own_acc = &per_place[own];
+    if own_acc.f.found + own_acc.f.closed + own_acc.f.open + own_acc.f.reopened > 0 {
+        places.push(PlaceFigures {
+            id: parent.id.clone(),
+            name: format!("{}(本级)", parent.name),
+            figures: own_acc.figures(),
+        });
+    }
+    let mut categories: Vec<CategoryFigures> = Vec::new();
+    for (code, name_zh) in Names::category_codes(conn)? {
+        if let Some(acc) = per_category.remove(&code) {
+            categories.push(CategoryFigures {
+                code,
+                name_zh,
+                figures: acc.figures(),
+            });
+        }
+    }
+    // Codes no longer in the taxonomy still count, under their code.
+    let mut rest: Vec<_> = per_category.into_iter().collect();
+    rest.sort_by(|a, b| a.0.cmp(&b.0));
+    categories.extend(rest.into_iter().map(|(code, acc)| CategoryFigures {
+        name_zh: code.clone(),
+        code,
+        figures: acc.figures(),
+    }));
+    let mut open = 0i64;
+    let weekly = period.days_count() > DAILY_UP_TO_DAYS;
+    let backlog = (0..backlog_len)
+        .filter_map(|i| {
+            open += backlog_diff[i];
+            let date = period.from + Duration::days(i as i64);
+            let shown = !weekly || date.weekday() == Weekday::Sun || i + 1 == backlog_len;
+            shown.then(|| BacklogPoint {
+                date,
+                open: u64::try_from(open).unwrap_or(0),
+            })
+        })
+        .collect();
+    trim(&mut overdue_list);
+    let mut overdue = Vec::with_capacity(overdue_list.len());
+    for (days, row) in overdue_list {
+        let level = usize::try_from(row.escalation_level).unwrap_or(0);
+        overdue.push(OverdueItem {
+            place: names.place_label(conn, &row.place_id)?,
+            responsible_unit: match &row.responsible_unit_id {
+                Some(id) => names.unit_name(conn, id)?,
+                None => String::new(),
+            },
+            deadline: row.deadline.unwrap_or(period.to),
+            days_overdue: days,
+            escalation_level: row.escalation_level,
+            escalation: ESCALATION_NAMES_ZH
+                .get(level)
+                .copied()
+                .unwrap_or("")
+                .to_owned(),
+            ledger_no: row.ledger_no,
+            title: row.title,
+        });
+    }
+    Ok(Stats {
+        parent: PlaceRef {
+            id: parent.id,
+            name: parent.name,
+        },
+        period,
+        as_of: today,
+        totals: totals.figures(),
+        places,
+        categories,
+        backlog,
+        overdue,
+    })
+}
+
+/// Keeps the most overdue items (then by ledger number), at most `OVERDUE_LIST_MAX`.
+fn trim(list: &mut Vec<(i64, IssueFigureRow)>) {
+    list.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1.ledger_no.cmp(&b.1.ledger_no))
+    });
+    list.truncate(OVERDUE_LIST_MAX);
+}

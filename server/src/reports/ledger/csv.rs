@@ -1,0 +1,67 @@
+//! The ledger as CSV: UTF-8 with a byte-order mark (so Excel and WPS open it as UTF-8), RFC 4180
+//! quoting, one header line, dates as YYYY-MM-DD.
+
+use super::{HEADERS, Renderer, Written, io_error};
+use crate::domain::reports::ledger::LedgerRow;
+use crate::error::AppError;
+use std::io::Write;
+
+pub struct Csv<W: Write> {
+    out: ::csv::Writer<W>,
+    rows: u64,
+}
+
+impl<W: Write> Csv<W> {
+    pub fn new(mut out: W) -> Result<Self, AppError> {
+        out.write_all("\u{feff}".as_bytes()).map_err(io_error)?;
+        let mut out = ::csv::WriterBuilder::new()
+            .terminator(::csv::Terminator::CRLF)
+            .from_writer(out);
+        out.write_record(HEADERS).map_err(io_error)?;
+        Ok(Self { out, rows: 0 })
+    }
+}
+
+pub fn date(d: Option<chrono::NaiveDate>) -> String {
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+impl<W: Write> Renderer for Csv<W> {
+    fn rows(&mut self, rows: &[LedgerRow]) -> Result<(), AppError> {
+        for r in rows {
+            self.out
+                .write_record([
+                    r.seq.to_string().as_str(),
+                    &r.ledger_no,
+                    &r.title,
+                    &r.description,
+                    &r.category,
+                    &r.place,
+                    r.address.as_deref().unwrap_or(""),
+                    &r.responsible_unit,
+                    &r.responsible_person,
+                    &r.target,
+                    &date(r.deadline),
+                    r.state,
+                    if r.overdue { "是" } else { "否" },
+                    &r.days_overdue.to_string(),
+                    r.escalation,
+                    &r.reopen_count.to_string(),
+                    &date(Some(r.reported_on)),
+                    &date(r.closed_on),
+                ])
+                .map_err(io_error)?;
+        }
+        self.rows += rows.len() as u64;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<Written, AppError> {
+        self.out.flush().map_err(io_error)?;
+        Ok(Written {
+            rows: self.rows,
+            without_location: 0,
+        })
+    }
+}
