@@ -1,6 +1,7 @@
 //! Every state × action × role, against a table written out here independently of `RULES`.
 
 use super::*;
+use chrono::NaiveDate;
 
 /// (action, roles allowed, states allowed from, state after) — DOMAIN.md's lifecycle as a table.
 const SPEC: &[(&str, &str, &str, &str)] = &[
