@@ -23,6 +23,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub photos: PhotoSettings,
     pub ledger: LedgerSettings,
+    pub evidence: EvidenceSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,6 +63,25 @@ pub struct HttpSettings {
     pub workers: Option<usize>,
     /// Seconds in-flight requests get to finish on SIGTERM/SIGINT.
     pub shutdown_timeout_secs: u64,
+}
+
+/// Thresholds of the photo evidence checks (docs/photos.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvidenceSettings {
+    pub max_distance_m: f64,
+    pub before_report_hours: i64,
+    pub clock_hours: i64,
+}
+
+impl Default for EvidenceSettings {
+    fn default() -> Self {
+        Self {
+            max_distance_m: 200.0,
+            before_report_hours: 72,
+            clock_hours: 48,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -189,6 +209,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             photos: PhotoSettings::default(),
             ledger: LedgerSettings::default(),
+            evidence: EvidenceSettings::default(),
         }
     }
 }

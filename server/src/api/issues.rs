@@ -284,3 +284,33 @@ pub async fn notice_page(
         .insert_header(("content-security-policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"))
         .body(reports::notice::render(&data)))
 }
+
+/// Evidence checks on the issue's photos: each photo's flags with their figures.
+#[utoipa::path(
+    get,
+    path = "/api/v1/issues/{id}/evidence",
+    tag = "issues",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = crate::domain::evidence::Evidence), (status = 404, body = super::problem::Problem)),
+    security(("bearer" = []))
+)]
+pub async fn evidence(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    id: web::Path<uuid::Uuid>,
+) -> Result<web::Json<crate::domain::evidence::Evidence>, AppError> {
+    let id = IssueId::from(id.into_inner());
+    let clock = state.clock();
+    let s = &state.settings;
+    let policy = crate::domain::evidence::EvidencePolicy {
+        max_distance_m: s.evidence.max_distance_m,
+        before_report_hours: s.evidence.before_report_hours,
+        clock_hours: s.evidence.clock_hours,
+        utc_offset_hours: s.ledger.utc_offset_hours,
+    };
+    let evidence = state
+        .db
+        .run(move |conn| crate::domain::evidence::evaluate(conn, &caller.0, &id, policy, clock))
+        .await?;
+    Ok(web::Json(evidence))
+}

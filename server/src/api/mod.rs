@@ -87,6 +87,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi
                 )
                 .service(web::resource("/issues/{id}").get(issues::get_one))
                 .service(web::resource("/issues/{id}/notice").get(issues::notice_page))
+                .service(web::resource("/issues/{id}/evidence").get(issues::evidence))
                 .service(web::resource("/issues/{id}/transitions").post(issues::transition))
                 .service(
                     web::resource("/sync/push")

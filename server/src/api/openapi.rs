@@ -36,6 +36,7 @@ use utoipa::{Modify, OpenApi};
         super::issues::transition,
         super::issues::import_list,
         super::issues::notice_page,
+        super::issues::evidence,
         super::sync::push_batch,
         super::sync::pull_changes,
         super::sync::list_conflicts,

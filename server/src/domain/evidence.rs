@@ -1,0 +1,261 @@
+//! Evidence checks on an issue's photos, each a flag with its figures, for supervisors to weigh
+//! before close-out: photos not yet arrived, no or broken EXIF, GPS far from the issue, a
+//! before-photo taken well before the report, an after-photo taken before the assignment, the
+//! phone's clock far from the camera's, and the same (or perceptually identical) photo used on
+//! another issue or as both before and after.
+
+use super::access::Caller;
+use super::issues::{Clock, can_see};
+use crate::db::models::IssueEventRow;
+use crate::db::photos::{self as q, PhotoRow};
+use crate::db::{DbConnection, issues};
+use crate::error::AppError;
+use crate::ids::IssueId;
+use chrono::{Duration, FixedOffset, NaiveDateTime};
+use closeout_sync_protocol::geo::{LatLon, haversine_m};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Thresholds of the checks.
+#[derive(Debug, Clone, Copy)]
+pub struct EvidencePolicy {
+    /// A photo's GPS farther than this from the issue's location is flagged.
+    pub max_distance_m: f64,
+    /// A before-photo taken more than this before the report is flagged.
+    pub before_report_hours: i64,
+    /// The phone's clock and the camera's differing by more than this is flagged.
+    pub clock_hours: i64,
+    /// The offices' UTC offset, for camera times written without a zone.
+    pub utc_offset_hours: i32,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EvidenceFlag {
+    /// `pending`, `no_exif`, `exif_unreadable`, `damaged`, `far_from_issue`,
+    /// `taken_before_report`, `taken_before_assignment`, `clock_mismatch`, `reused`,
+    /// `before_equals_after`.
+    pub code: &'static str,
+    pub message_zh: &'static str,
+    #[schema(value_type = Object)]
+    pub figures: Value,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PhotoCheck {
+    pub sha256: String,
+    /// `before` (the report), `after` (a submission) or `progress`.
+    pub role: &'static str,
+    /// The history step the photo came with.
+    pub event_seq: i32,
+    pub arrived: bool,
+    pub flags: Vec<EvidenceFlag>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Evidence {
+    pub issue_id: IssueId,
+    pub photos: Vec<PhotoCheck>,
+    /// How many photos carry each flag.
+    pub flag_counts: BTreeMap<String, usize>,
+}
+
+fn flag(code: &'static str, message_zh: &'static str, figures: Value) -> EvidenceFlag {
+    EvidenceFlag {
+        code,
+        message_zh,
+        figures,
+    }
+}
+
+fn role_of(event: &IssueEventRow) -> &'static str {
+    match event.action.as_str() {
+        "report" | "import" => "before",
+        "submit" => "after",
+        _ => "progress",
+    }
+}
+
+/// The camera's time in UTC: its own offset when EXIF gave one, else the offices'.
+fn taken_utc(photo: &PhotoRow, default_offset_hours: i32) -> Option<NaiveDateTime> {
+    let taken = photo.taken_at?;
+    let offset = photo
+        .taken_at_offset
+        .as_deref()
+        .and_then(|o| o.parse::<FixedOffset>().ok())
+        .map_or(i64::from(default_offset_hours) * 3600, |o| {
+            i64::from(o.local_minus_utc())
+        });
+    Some(taken - Duration::seconds(offset))
+}
+
+fn hours(d: Duration) -> f64 {
+    (d.num_minutes() as f64 / 60.0 * 10.0).round() / 10.0
+}
+
+/// Issues (other than `this`) a photo was uploaded for.
+fn other_issues(
+    conn: &mut DbConnection,
+    sha: &str,
+    this: &IssueId,
+) -> Result<BTreeSet<String>, AppError> {
+    Ok(q::attachments_of(conn, sha)?
+        .into_iter()
+        .filter(|a| a.owner_kind.as_deref() == Some("issue"))
+        .filter_map(|a| a.owner_id)
+        .filter(|owner| owner != this.as_str())
+        .collect())
+}
+
+pub fn evaluate(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &IssueId,
+    policy: EvidencePolicy,
+    _clock: Clock,
+) -> Result<Evidence, AppError> {
+    let issue = issues::find(conn, id)?
+        .filter(|i| can_see(caller, i))
+        .ok_or_else(|| AppError::not_found("issue"))?;
+    let events = issues::events_of(conn, id)?;
+    let mut photos = Vec::new();
+    // (sha or phash) → roles it appears in on this issue
+    let mut seen_as: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
+    for event in &events {
+        let shas: Vec<String> = serde_json::from_str(&event.photos).map_err(AppError::internal)?;
+        for sha in shas {
+            let role = role_of(event);
+            let row = q::find_photo(conn, &sha)?;
+            let mut flags = Vec::new();
+            match &row {
+                None => flags.push(flag("pending", "照片尚未上传到服务器", json!({}))),
+                Some(photo) => {
+                    seen_as.entry(sha.clone()).or_default().insert(role);
+                    if let Some(p) = &photo.phash {
+                        seen_as
+                            .entry(format!("phash:{p}"))
+                            .or_default()
+                            .insert(role);
+                    }
+                    let stored: Vec<String> =
+                        serde_json::from_str(&photo.flags).unwrap_or_default();
+                    for (code, zh) in [
+                        ("no_exif", "照片无 EXIF 信息（可能从相册选取）"),
+                        ("exif_unreadable", "照片 EXIF 信息损坏"),
+                        ("damaged", "照片数据损坏"),
+                    ] {
+                        if stored.iter().any(|f| f == code) {
+                            flags.push(flag(code, zh, json!({})));
+                        }
+                    }
+                    if let (Some(plat), Some(plon), Some(ilat), Some(ilon)) =
+                        (photo.gps_lat, photo.gps_lon, issue.lat, issue.lon)
+                    {
+                        let d = haversine_m(
+                            LatLon {
+                                lat: plat,
+                                lon: plon,
+                            },
+                            LatLon {
+                                lat: ilat,
+                                lon: ilon,
+                            },
+                        );
+                        if d > policy.max_distance_m {
+                            flags.push(flag("far_from_issue", "拍摄位置与问题位置相距过远", json!({ "distance_m": d.round(), "limit_m": policy.max_distance_m })));
+                        }
+                    }
+                    if let Some(taken) = taken_utc(photo, policy.utc_offset_hours) {
+                        let reported = event.device_time.unwrap_or(event.server_time);
+                        if role == "before"
+                            && taken < reported - Duration::hours(policy.before_report_hours)
+                        {
+                            flags.push(flag(
+                                "taken_before_report",
+                                "整改前照片拍摄时间远早于上报时间",
+                                json!({ "hours_before": hours(reported - taken) }),
+                            ));
+                        }
+                        if let (true, Some(assigned)) = (role == "after", issue.assigned_at)
+                            && taken < assigned
+                        {
+                            flags.push(flag(
+                                "taken_before_assignment",
+                                "整改后照片拍摄于交办之前",
+                                json!({ "hours_before": hours(assigned - taken) }),
+                            ));
+                        }
+                        if let Some(device) = event.device_time {
+                            let gap = if device > taken {
+                                device - taken
+                            } else {
+                                taken - device
+                            };
+                            if gap > Duration::hours(policy.clock_hours) {
+                                flags.push(flag(
+                                    "clock_mismatch",
+                                    "手机时间与相机时间相差过大",
+                                    json!({ "hours": hours(gap) }),
+                                ));
+                            }
+                        }
+                    }
+                    let mut others = other_issues(conn, &sha, id)?;
+                    if let Some(p) = &photo.phash {
+                        for twin in q::photos_with_phash(conn, p)?
+                            .into_iter()
+                            .filter(|t| t.sha256 != sha)
+                        {
+                            others.extend(other_issues(conn, &twin.sha256, id)?);
+                        }
+                    }
+                    if !others.is_empty() {
+                        flags.push(flag(
+                            "reused",
+                            "同一或几乎相同的照片已用于其他问题",
+                            json!({ "issues": others }),
+                        ));
+                    }
+                }
+            }
+            photos.push(PhotoCheck {
+                arrived: row.is_some(),
+                sha256: sha,
+                role,
+                event_seq: event.seq,
+                flags,
+            });
+        }
+    }
+    // The same picture as both before and after.
+    for check in photos.iter_mut() {
+        let phash = q::find_photo(conn, &check.sha256)?.and_then(|p| p.phash);
+        let keys = [
+            Some(check.sha256.clone()),
+            phash.map(|p| format!("phash:{p}")),
+        ];
+        let both = keys.iter().flatten().any(|k| {
+            seen_as
+                .get(k)
+                .is_some_and(|r| r.contains("before") && r.contains("after"))
+        });
+        if both && check.role != "progress" {
+            check.flags.push(flag(
+                "before_equals_after",
+                "整改前后使用了相同的照片",
+                json!({}),
+            ));
+        }
+    }
+    let mut flag_counts = BTreeMap::new();
+    for check in &photos {
+        for f in &check.flags {
+            *flag_counts.entry(f.code.to_owned()).or_insert(0) += 1;
+        }
+    }
+    Ok(Evidence {
+        issue_id: issue.id,
+        photos,
+        flag_counts,
+    })
+}
