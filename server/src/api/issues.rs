@@ -301,13 +301,7 @@ pub async fn evidence(
 ) -> Result<web::Json<crate::domain::evidence::Evidence>, AppError> {
     let id = IssueId::from(id.into_inner());
     let clock = state.clock();
-    let s = &state.settings;
-    let policy = crate::domain::evidence::EvidencePolicy {
-        max_distance_m: s.evidence.max_distance_m,
-        before_report_hours: s.evidence.before_report_hours,
-        clock_hours: s.evidence.clock_hours,
-        utc_offset_hours: s.ledger.utc_offset_hours,
-    };
+    let policy = crate::domain::evidence::EvidencePolicy::from_settings(&state.settings);
     let evidence = state
         .db
         .run(move |conn| crate::domain::evidence::evaluate(conn, &caller.0, &id, policy, clock))

@@ -48,7 +48,9 @@ pub fn split_query(
 }
 
 pub fn office(state: &AppState) -> Office {
-    Office::new(state.clock(), state.settings.ledger.utc_offset_hours)
+    Office::new(state.clock(), state.settings.ledger.utc_offset_hours).with_evidence(
+        crate::domain::evidence::EvidencePolicy::from_settings(&state.settings),
+    )
 }
 
 /// The rectification ledger (整改台账) as a file: `format=xlsx` (default), `csv` or `geojson`,

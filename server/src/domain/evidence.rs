@@ -30,6 +30,17 @@ pub struct EvidencePolicy {
     pub utc_offset_hours: i32,
 }
 
+impl EvidencePolicy {
+    pub fn from_settings(s: &crate::settings::Settings) -> Self {
+        Self {
+            max_distance_m: s.evidence.max_distance_m,
+            before_report_hours: s.evidence.before_report_hours,
+            clock_hours: s.evidence.clock_hours,
+            utc_offset_hours: s.ledger.utc_offset_hours,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EvidenceFlag {
     /// `pending`, `no_exif`, `exif_unreadable`, `damaged`, `far_from_issue`,

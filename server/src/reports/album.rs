@@ -6,17 +6,33 @@ use super::html::escape;
 use crate::domain::reports::album::{ALBUM_MAX, Album};
 use std::fmt::Write;
 
-fn figures(photos: &[String], alt: &str) -> String {
+fn figures(
+    photos: &[String],
+    alt: &str,
+    flags: &std::collections::BTreeMap<String, Vec<&'static str>>,
+) -> String {
     if photos.is_empty() {
         return "<p class=\"none\">（无照片）</p>".to_owned();
     }
     let mut out = String::new();
     for sha in photos {
+        let notes: String = flags
+            .get(sha)
+            .map(|f| {
+                f.iter()
+                    .map(|m| format!("<li>{}</li>", escape(m)))
+                    .collect()
+            })
+            .unwrap_or_default();
         let sha = escape(sha);
         let _ = write!(
             out,
-            "<img src=\"/api/v1/photos/{sha}/thumbnail?size=1280\" alt=\"{alt}\" title=\"{sha}\">"
+            "<figure><img src=\"/api/v1/photos/{sha}/thumbnail?size=1280\" alt=\"{alt}\" title=\"{sha}\">"
         );
+        if !notes.is_empty() {
+            let _ = write!(out, "<ul class=\"flags\">{notes}</ul>");
+        }
+        out.push_str("</figure>");
     }
     out
 }
@@ -51,8 +67,8 @@ pub fn render(album: &Album, title: &str) -> String {
                 .closed_on
                 .map_or("—".into(), |d| d.format("%Y-%m-%d").to_string()),
             unit = escape(&l.responsible_unit),
-            before = figures(&e.before, "整改前照片"),
-            after = figures(&e.after, "整改后照片"),
+            before = figures(&e.before, "整改前照片", &e.flags),
+            after = figures(&e.after, "整改后照片", &e.flags),
         );
     }
     if album.entries.is_empty() {
@@ -78,6 +94,7 @@ pub fn render(album: &Album, title: &str) -> String {
   h3 {{ font-size: 11pt; margin: 0.2em 0; text-align: center; }}
   .meta {{ margin: 0.1em 0; font-size: 10pt; }}
   .pair {{ display: flex; gap: 4mm; }}
+  .flags {{ margin: 0.2em 0 0.6em 1.2em; padding: 0; font-size: 9pt; color: #a00; }}
   .pair > div {{ flex: 1; }}
   .pair img {{ width: 100%; margin-bottom: 2mm; }}
   .none {{ text-align: center; color: #666; }}

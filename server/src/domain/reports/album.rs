@@ -11,6 +11,7 @@ use crate::domain::issues::{can_see, view};
 use crate::error::AppError;
 use crate::ids::IssueId;
 use chrono::NaiveDate;
+use std::collections::BTreeMap;
 
 /// Most issues one album page holds; narrow the filters for more.
 pub const ALBUM_MAX: i64 = 200;
@@ -21,6 +22,8 @@ pub struct AlbumEntry {
     pub after: Vec<String>,
     /// The day of the latest completion report (office calendar).
     pub after_on: Option<NaiveDate>,
+    /// Evidence-check flags (Chinese messages) by photo SHA-256, for the photos shown.
+    pub flags: BTreeMap<String, Vec<&'static str>>,
 }
 
 pub struct Album {
@@ -75,7 +78,26 @@ pub fn gather(
             Some(e) => photos(&e.photos).map_err(AppError::internal)?,
             None => Vec::new(),
         };
+        let evidence = crate::domain::evidence::evaluate(
+            conn,
+            caller,
+            &item.id,
+            office.evidence,
+            office.clock,
+        )?;
+        let mut flags: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
+        for check in evidence.photos {
+            let shown = (check.role == "before" && before.contains(&check.sha256))
+                || (check.role == "after" && after.contains(&check.sha256));
+            if shown {
+                flags
+                    .entry(check.sha256)
+                    .or_default()
+                    .extend(check.flags.iter().map(|f| f.message_zh));
+            }
+        }
         entries.push(AlbumEntry {
+            flags,
             after_on: submit.map(|e| office.day_of(e.server_time)),
             line: ledger::row(conn, &mut names, item, i as u64 + 1, office)?,
             before,

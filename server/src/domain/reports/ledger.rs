@@ -64,6 +64,8 @@ pub struct LedgerMeta {
 pub struct Office {
     pub clock: Clock,
     pub utc_offset_hours: i32,
+    /// Thresholds of the photo evidence checks shown in albums.
+    pub evidence: crate::domain::evidence::EvidencePolicy,
 }
 
 impl Office {
@@ -71,7 +73,16 @@ impl Office {
         Self {
             clock,
             utc_offset_hours,
+            evidence: crate::domain::evidence::EvidencePolicy::from_settings(
+                &crate::settings::Settings::default(),
+            ),
         }
+    }
+
+    /// With the configured evidence thresholds.
+    pub fn with_evidence(mut self, evidence: crate::domain::evidence::EvidencePolicy) -> Self {
+        self.evidence = evidence;
+        self
     }
 
     /// The office's calendar day of a stored UTC time.

@@ -145,6 +145,25 @@ async fn each_check_flags_the_photo_it_is_about() {
     );
     assert_eq!(evidence["flag_counts"]["pending"], 1);
 
+    // The before/after album shows the flags under each photo.
+    let res = app
+        .client
+        .get(app.url(&format!("/api/v1/reports/album?issue_id={id}")))
+        .bearer_auth(&c.supervisor.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    for text in [
+        "拍摄位置与问题位置相距过远",
+        "整改后照片拍摄于交办之前",
+        "照片无 EXIF 信息（可能从相册选取）",
+        "照片尚未上传到服务器",
+    ] {
+        assert!(html.contains(text), "{text} missing from the album");
+    }
+
     // Seen only by those who see the issue.
     let (status, body) = app
         .get(&format!("/api/v1/issues/{id}/evidence"), &c.worker_b.access)
