@@ -284,7 +284,8 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
         .map(|p| p.skew.num_hours().abs())
         .max()
         .unwrap_or(0);
-    let mut created: Vec<String> = Vec::new();
+    // (phone, mutation id, issue id) of every create_issue made.
+    let mut created: Vec<(usize, String, String)> = Vec::new();
     let mut counter = 0;
     let mut round = 0;
     while phones.iter().any(|p| p.budget > 0) {
@@ -304,13 +305,12 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
             for _ in 0..n {
                 counter += 1;
                 let body = work(&mut rng, &phones[d], &cast, counter);
+                let mutation_id = uuid::Uuid::now_v7().to_string();
                 if let MutationBody::CreateIssue(b) = &body {
-                    created.push(b.issue_id.clone());
+                    created.push((d, mutation_id.clone(), b.issue_id.clone()));
                 }
                 let at = Utc::now() + phones[d].skew;
-                phones[d]
-                    .engine
-                    .enqueue(uuid::Uuid::now_v7().to_string(), at, body);
+                phones[d].engine.enqueue(mutation_id, at, body);
                 phones[d].budget -= 1;
                 report.mutations += 1;
             }
@@ -395,7 +395,8 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
             }
         }
     }
-    // No issue twice: every created id exists once, and nothing else was created.
+    // No issue twice, none lost: the server holds exactly the issues whose create_issue was
+    // applied (each once: ids are the primary key), and nothing else.
     let mut admin_phone = Phone {
         user: app.admin.clone(),
         role: Role::Admin,
@@ -407,11 +408,24 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
     pull_to_end(app, &mut admin_phone, 10_000).await;
     let server: &BTreeMap<_, _> = admin_phone.engine.store();
     report.issues_created = server.len();
-    let mut seen = std::collections::HashSet::new();
-    report.duplicate_issues = created.iter().filter(|id| !seen.insert(*id)).count()
-        + server
-            .len()
-            .saturating_sub(created.iter().filter(|id| server.contains_key(*id)).count());
+    let applied: std::collections::BTreeSet<&String> = created
+        .iter()
+        .filter(|(d, m, _)| {
+            phones[*d]
+                .engine
+                .results()
+                .get(m)
+                .is_some_and(|r| r.status == MutationStatus::Applied)
+        })
+        .map(|(_, _, issue)| issue)
+        .collect();
+    let missing = applied
+        .iter()
+        .filter(|id| !server.contains_key(**id))
+        .count();
+    let extra = server.keys().filter(|id| !applied.contains(id)).count();
+    report.duplicate_issues = extra;
+    report.unaccounted += missing;
     // Each phone holds exactly what a fresh full pull gives its user.
     for phone in &phones {
         let mut fresh = Phone {

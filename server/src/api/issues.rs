@@ -300,11 +300,10 @@ pub async fn evidence(
     id: web::Path<uuid::Uuid>,
 ) -> Result<web::Json<crate::domain::evidence::Evidence>, AppError> {
     let id = IssueId::from(id.into_inner());
-    let clock = state.clock();
     let policy = crate::domain::evidence::EvidencePolicy::from_settings(&state.settings);
     let evidence = state
         .db
-        .run(move |conn| crate::domain::evidence::evaluate(conn, &caller.0, &id, policy, clock))
+        .run(move |conn| crate::domain::evidence::evaluate(conn, &caller.0, &id, policy))
         .await?;
     Ok(web::Json(evidence))
 }

@@ -5,7 +5,7 @@
 //! another issue or as both before and after.
 
 use super::access::Caller;
-use super::issues::{Clock, can_see};
+use super::issues::can_see;
 use crate::db::models::IssueEventRow;
 use crate::db::photos::{self as q, PhotoRow};
 use crate::db::{DbConnection, issues};
@@ -123,7 +123,6 @@ pub fn evaluate(
     caller: &Caller,
     id: &IssueId,
     policy: EvidencePolicy,
-    _clock: Clock,
 ) -> Result<Evidence, AppError> {
     let issue = issues::find(conn, id)?
         .filter(|i| can_see(caller, i))

@@ -78,13 +78,7 @@ pub fn gather(
             Some(e) => photos(&e.photos).map_err(AppError::internal)?,
             None => Vec::new(),
         };
-        let evidence = crate::domain::evidence::evaluate(
-            conn,
-            caller,
-            &item.id,
-            office.evidence,
-            office.clock,
-        )?;
+        let evidence = crate::domain::evidence::evaluate(conn, caller, &item.id, office.evidence)?;
         let mut flags: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
         for check in evidence.photos {
             let shown = (check.role == "before" && before.contains(&check.sha256))

@@ -1,0 +1,229 @@
+//! Pushing: exactly once, rejected mutations alone, gaps held and released.
+
+use super::*;
+use closeout_tests::assert_problem;
+
+#[tokio::test]
+async fn a_lost_acknowledgement_never_makes_a_duplicate() {
+    let app = TestApp::spawn().await;
+    let c = app.cast().await;
+    let id = uuid::Uuid::now_v7().to_string();
+    let batch = vec![mutation(1, create(&id, &c.places.grid_a1, "柴草堆"))];
+    let first = push(&app, &c.worker_a, batch.clone()).await;
+    assert_eq!(statuses(&first), ["applied"]);
+    assert_eq!(first["acknowledged_seq"], 1);
+    // The answer was lost on a 2G link; the phone sends the same batch again, ten times.
+    for _ in 0..10 {
+        let again = push(&app, &c.worker_a, batch.clone()).await;
+        assert_eq!(statuses(&again), ["duplicate"]);
+        assert_eq!(again["results"][0]["original"]["status"], "applied");
+    }
+    assert_eq!(issue_count(&app, &c).await, 1);
+    let (seen, _, _) = pull_all(&app, &c.worker_a, None).await;
+    assert_eq!(seen[&id]["title"], "柴草堆");
+    assert_eq!(seen[&id]["state"], "reported");
+}
+
+#[tokio::test]
+async fn a_bad_mutation_is_rejected_alone_and_the_queue_moves_on() {
+    let app = TestApp::spawn().await;
+    let c = app.cast().await;
+    let good1 = uuid::Uuid::now_v7().to_string();
+    let good2 = uuid::Uuid::now_v7().to_string();
+    let mut bad_category = create(&uuid::Uuid::now_v7().to_string(), &c.places.village_a, "x");
+    bad_category["category"] = json!("ufo");
+    let resp = push(
+        &app,
+        &c.worker_a,
+        vec![
+            mutation(1, create(&good1, &c.places.village_a, "一")),
+            mutation(
+                2,
+                json!({"type": "transition", "issue_id": good1, "request": {"action": "approve"}}),
+            ),
+            mutation(3, bad_category),
+            mutation(4, json!({"type": "launch_rocket", "target": "moon"})),
+            mutation(
+                5,
+                create(
+                    &uuid::Uuid::now_v7().to_string(),
+                    &c.places.village_b,
+                    "别村",
+                ),
+            ),
+            mutation(6, create(&good2, &c.places.village_a, "二")),
+        ],
+    )
+    .await;
+    assert_eq!(
+        statuses(&resp),
+        [
+            "applied", "rejected", "rejected", "rejected", "rejected", "applied"
+        ]
+    );
+    let codes: Vec<&str> = resp["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "",
+            "forbidden",
+            "invalid_field",
+            "malformed_mutation",
+            "not_found",
+            ""
+        ]
+    );
+    for r in resp["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "rejected")
+    {
+        assert!(
+            !r["message"].as_str().unwrap().is_empty()
+                && !r["message_zh"].as_str().unwrap().is_empty()
+        );
+    }
+    assert_eq!(resp["acknowledged_seq"], 6);
+    assert_eq!(issue_count(&app, &c).await, 2);
+    // A bad envelope (not a batch at all) is the only thing refused whole.
+    let (status, problem) = app
+        .post("/api/v1/sync/push", &c.worker_a.access, json!({"protocol": 1, "sent_at": chrono::Utc::now(), "mutations": [{"id": "x", "seq": 7, "device_time": chrono::Utc::now(), "body": {}}]}))
+        .await;
+    assert_problem(status, &problem, 422, "invalid_field");
+    let (status, problem) = app
+        .post(
+            "/api/v1/sync/push",
+            &c.worker_a.access,
+            json!({"protocol": 2, "sent_at": chrono::Utc::now(), "mutations": []}),
+        )
+        .await;
+    assert_problem(status, &problem, 400, "unsupported_protocol");
+}
+
+#[tokio::test]
+async fn a_gap_holds_later_mutations_until_it_fills() {
+    let app = TestApp::spawn().await;
+    let c = app.cast().await;
+    let ids: Vec<String> = (0..4).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let m: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            mutation(
+                i as u64 + 1,
+                create(id, &c.places.village_a, &format!("问题{i}")),
+            )
+        })
+        .collect();
+    // Batches arrive out of order: 3 and 4 first.
+    let held = push(&app, &c.worker_a, vec![m[2].clone(), m[3].clone()]).await;
+    assert_eq!(statuses(&held), ["held", "held"]);
+    assert_eq!(held["acknowledged_seq"], 0);
+    assert_eq!(issue_count(&app, &c).await, 0);
+    let (_, devices) = app.get("/api/v1/devices", &c.worker_a.access).await;
+    assert_eq!(devices[0]["held"], json!([3, 4]), "the backlog is visible");
+    // 1 and 2 arrive: all four are applied, in order.
+    let filled = push(&app, &c.worker_a, vec![m[0].clone(), m[1].clone()]).await;
+    assert_eq!(statuses(&filled), ["applied", "applied"]);
+    assert_eq!(filled["acknowledged_seq"], 4);
+    assert_eq!(issue_count(&app, &c).await, 4);
+    // The phone resends the ones it saw held: their results now.
+    let again = push(&app, &c.worker_a, vec![m[2].clone(), m[3].clone()]).await;
+    assert_eq!(statuses(&again), ["duplicate", "duplicate"]);
+    assert_eq!(again["results"][0]["original"]["status"], "applied");
+    let (_, page) = app
+        .get("/api/v1/issues?limit=10", &c.supervisor.access)
+        .await;
+    let numbers: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        ["问题0", "问题1", "问题2", "问题3"],
+        "applied in device order"
+    );
+    // A reused sequence number with another id is refused, not applied.
+    let reuse = push(
+        &app,
+        &c.worker_a,
+        vec![mutation(
+            2,
+            create(&uuid::Uuid::now_v7().to_string(), &c.places.village_a, "x"),
+        )],
+    )
+    .await;
+    assert_eq!(reuse["results"][0]["code"], "sequence_reused");
+}
+
+#[tokio::test]
+async fn a_supervisor_releases_a_backlog_and_a_late_mutation_still_lands() {
+    let app = TestApp::spawn().await;
+    let c = app.cast().await;
+    let late = mutation(
+        1,
+        create(
+            &uuid::Uuid::now_v7().to_string(),
+            &c.places.village_a,
+            "迟到的",
+        ),
+    );
+    let held = push(
+        &app,
+        &c.worker_a,
+        vec![mutation(
+            3,
+            create(&uuid::Uuid::now_v7().to_string(), &c.places.village_a, "三"),
+        )],
+    )
+    .await;
+    assert_eq!(statuses(&held), ["held"]);
+    let (_, devices) = app
+        .get(
+            &format!("/api/v1/devices?user_id={}", c.worker_a.id),
+            &c.supervisor.access,
+        )
+        .await;
+    let device = devices[0]["id"].as_str().unwrap().to_owned();
+    // The phone's owner cannot release its own backlog; a grid worker of another village cannot see it.
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/devices/{device}/release-backlog"),
+            &c.worker_a.access,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, problem) = app
+        .post(
+            &format!("/api/v1/devices/{device}/release-backlog"),
+            &c.worker_b.access,
+            json!({}),
+        )
+        .await;
+    assert_problem(status, &problem, 404, "not_found");
+    let (status, released) = app
+        .post(
+            &format!("/api/v1/devices/{device}/release-backlog"),
+            &c.supervisor.access,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{released}");
+    assert_eq!(released["acknowledged_seq"], 3);
+    assert_eq!(released["held"], json!([]));
+    assert_eq!(issue_count(&app, &c).await, 1);
+    // Seq 1 finally arrives: skipped, not lost.
+    let resp = push(&app, &c.worker_a, vec![late]).await;
+    assert_eq!(statuses(&resp), ["applied"]);
+    assert_eq!(issue_count(&app, &c).await, 2);
+}
