@@ -69,6 +69,8 @@ pub enum ErrorCode {
     IssueIdTaken,
     ConcurrentUpdate,
     InvalidTransition,
+    PhotosPending,
+    EvidenceFlagged,
     // Server side
     DatabaseUnavailable,
     Internal,
@@ -134,6 +136,8 @@ impl ErrorCode {
             Self::IssueIdTaken => "issue_id_taken",
             Self::ConcurrentUpdate => "concurrent_update",
             Self::InvalidTransition => "invalid_transition",
+            Self::PhotosPending => "photos_pending",
+            Self::EvidenceFlagged => "evidence_flagged",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::Internal => "internal",
         }
@@ -174,6 +178,8 @@ impl ErrorCode {
             | Self::OrgUnitCodeTaken
             | Self::DuplicateRoleAssignment
             | Self::InvalidTransition
+            | Self::PhotosPending
+            | Self::EvidenceFlagged
             | Self::ConcurrentUpdate
             | Self::IssueIdTaken
             | Self::NoPendingExtension
@@ -263,6 +269,10 @@ impl ErrorCode {
                 "The issue was changed by someone else at the same moment; reload and retry"
             }
             Self::InvalidTransition => "The action is not possible in the issue's current state",
+            Self::PhotosPending => "Photos this action relies on have not finished uploading",
+            Self::EvidenceFlagged => {
+                "The evidence checks flag the after-photos; give an override_reason to close out"
+            }
             Self::DatabaseUnavailable => "The database is unavailable",
             Self::Internal => "Internal server error",
         }
@@ -329,6 +339,8 @@ impl ErrorCode {
             Self::IssueIdTaken => "该编号的问题已存在且内容不同",
             Self::ConcurrentUpdate => "问题刚被他人修改，请刷新后重试",
             Self::InvalidTransition => "问题当前状态下不能执行该操作",
+            Self::PhotosPending => "所需照片尚未上传完成",
+            Self::EvidenceFlagged => "整改后照片存在疑点，须说明理由方可销号",
             Self::DatabaseUnavailable => "数据库暂不可用",
             Self::Internal => "服务器内部错误",
         }

@@ -72,6 +72,27 @@ pub struct EvidenceSettings {
     pub max_distance_m: f64,
     pub before_report_hours: i64,
     pub clock_hours: i64,
+    /// Flags on a submission's after-photos that block `approve` unless the supervisor gives an
+    /// `override_reason` (any of `closeout_sync_protocol::evidence::FLAGS` but `pending`, which
+    /// always blocks).
+    pub block_approve: Vec<String>,
+}
+
+impl EvidenceSettings {
+    /// `block_approve` as a set; unknown names (and `pending`, which always blocks) refused.
+    pub fn blocking(&self) -> anyhow::Result<closeout_sync_protocol::evidence::FlagSet> {
+        use closeout_sync_protocol::evidence::{FLAGS, FlagSet};
+        let refuse = |flag: &str| {
+            anyhow::anyhow!(
+                "evidence.block_approve: unknown flag `{flag}` (known: {})",
+                FLAGS[1..].join(", ")
+            )
+        };
+        if let Some(p) = self.block_approve.iter().find(|f| *f == "pending") {
+            return Err(refuse(p));
+        }
+        FlagSet::from_names(&self.block_approve).map_err(|f| refuse(&f))
+    }
 }
 
 impl Default for EvidenceSettings {
@@ -80,6 +101,10 @@ impl Default for EvidenceSettings {
             max_distance_m: 200.0,
             before_report_hours: 72,
             clock_hours: 48,
+            block_approve: closeout_sync_protocol::evidence::DEFAULT_BLOCKING
+                .iter()
+                .map(|f| (*f).to_owned())
+                .collect(),
         }
     }
 }
@@ -280,7 +305,15 @@ impl Settings {
             })
             .split("__");
         figment = figment.merge(env);
-        Ok(figment.extract()?)
+        let settings: Self = figment.extract()?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Values that parse but make no sense.
+    fn check(&self) -> anyhow::Result<()> {
+        self.evidence.blocking()?;
+        Ok(())
     }
 
     /// The database to use: `database_url` if set, else `closeout.db` inside `data_dir`.
@@ -434,6 +467,34 @@ mod tests {
             assert_eq!(s.auth.access_ttl_secs, 60);
             assert_eq!(s.data_dir, PathBuf::from("/srv/closeout"));
             assert_eq!(s.auth.refresh_ttl_days, 90);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn the_close_out_policy_is_set_by_flag_name_and_typos_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "closeout.toml",
+                "[evidence]\nblock_approve = [\"no_exif\", \"reused\"]\n",
+            )?;
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.evidence.block_approve, ["no_exif", "reused"]);
+            jail.create_file(
+                "closeout.toml",
+                "[evidence]\nblock_approve = [\"far_from_isue\"]\n",
+            )?;
+            let err = Settings::load(None).err().map(|e| e.to_string());
+            assert!(err.is_some_and(|e| e.contains("far_from_isue")));
+            jail.create_file(
+                "closeout.toml",
+                "[evidence]\nblock_approve = [\"pending\"]\n",
+            )?;
+            assert!(
+                Settings::load(None).is_err(),
+                "pending always blocks; not a policy"
+            );
             Ok(())
         });
     }

@@ -2,6 +2,7 @@
 //! on. Pure: no I/O, no clocks read, no randomness — a phone app can embed it unchanged.
 
 pub mod client;
+pub mod evidence;
 pub mod geo;
 pub mod issue;
 pub mod lifecycle;

@@ -9,6 +9,29 @@ use reqwest::{Method, StatusCode};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+/// A small JPEG of random noise, different every call (so a different SHA-256 and perceptual
+/// hash): a photo that no check links to any other. It has no EXIF, which is flagged (`no_exif`)
+/// but does not block close-out under the default policy.
+pub fn fresh_jpeg() -> Vec<u8> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut state = NEXT.fetch_add(1, Ordering::Relaxed)
+        ^ (std::process::id() as u64) << 32
+        ^ uuid::Uuid::now_v7().as_u128() as u64;
+    let img = image::RgbImage::from_fn(96, 64, |_, _| {
+        // xorshift64*: noise is enough; no need for a random crate
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        let v = state.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        image::Rgb([v as u8, (v >> 8) as u8, (v >> 16) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg)
+        .expect("encode a JPEG");
+    out.into_inner()
+}
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -154,6 +177,34 @@ impl TestApp {
         let sha = res.header("Closeout-Photo").unwrap().to_owned();
         assert_eq!(sha, sha256_hex(bytes));
         sha
+    }
+
+    /// Uploads `bytes` as a photo of `purpose` (before, after, progress) for an issue; returns its
+    /// SHA-256. Panics unless it becomes a photo.
+    pub async fn upload_for(
+        &self,
+        token: &str,
+        bytes: &[u8],
+        purpose: &str,
+        issue: &str,
+    ) -> String {
+        let metadata = metadata_for(
+            bytes,
+            &[
+                ("purpose", purpose),
+                ("owner_kind", "issue"),
+                ("owner_id", issue),
+            ],
+        );
+        let res = self.upload_bytes(token, bytes, &metadata).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{:?}", res.body);
+        sha256_hex(bytes)
+    }
+
+    /// Uploads a photo no one has taken before (see [`fresh_jpeg`]) for an issue: evidence that
+    /// raises no blocking flag under the default policy.
+    pub async fn fresh_photo(&self, token: &str, purpose: &str, issue: &str) -> String {
+        self.upload_for(token, &fresh_jpeg(), purpose, issue).await
     }
 
     /// Uploads `bytes` in PATCHes of `chunk` bytes, as phone clients do; returns the SHA-256.

@@ -38,6 +38,9 @@ pub struct Report {
     pub resent_batches: usize,
     pub reordered_batches: usize,
     pub held_answers: usize,
+    /// `held` answers of a submit whose after-photo had not been uploaded yet.
+    pub photo_waits: usize,
+    pub photos_uploaded: usize,
     pub restarts: usize,
     pub devices_converged: usize,
     pub max_clock_skew_hours: i64,
@@ -73,6 +76,10 @@ impl Report {
             self.restarts
         );
         println!(
+            "  photos: {} after-photos uploaded, {} submits waited for theirs",
+            self.photos_uploaded, self.photo_waits
+        );
+        println!(
             "  clocks: up to {} h off; converged devices: {}/{}",
             self.max_clock_skew_hours, self.devices_converged, self.devices
         );
@@ -105,6 +112,17 @@ struct Phone {
     engine: ClientEngine,
     skew: Duration,
     budget: usize,
+    /// After-photos taken but not uploaded yet: (bytes, issue id).
+    photos: Vec<(Vec<u8>, String)>,
+}
+
+/// Uploads the phone's waiting after-photos (tus, one request each).
+async fn upload_photos(app: &TestApp, phone: &mut Phone, report: &mut Report) {
+    for (bytes, issue) in std::mem::take(&mut phone.photos) {
+        app.upload_for(&phone.user.access, &bytes, "after", &issue)
+            .await;
+        report.photos_uploaded += 1;
+    }
 }
 
 async fn push(app: &TestApp, phone: &Phone, body: &serde_json::Value) -> Option<PushResponse> {
@@ -273,6 +291,7 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
             engine: ClientEngine::new(),
             skew,
             budget: config.mutations_per_device,
+            photos: Vec::new(),
         });
     }
     let mut report = Report {
@@ -304,7 +323,15 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
             let n = (rng.below(4) as usize).min(phones[d].budget);
             for _ in 0..n {
                 counter += 1;
-                let body = work(&mut rng, &phones[d], &cast, counter);
+                let mut body = work(&mut rng, &phones[d], &cast, counter);
+                if let MutationBody::Transition(t) = &mut body
+                    && t.request.action == Some(ActionKind::Submit)
+                {
+                    // A real after-photo, uploaded when the phone next has signal.
+                    let bytes = crate::photos::fresh_jpeg();
+                    t.request.photos = vec![crate::photos::sha256_hex(&bytes)];
+                    phones[d].photos.push((bytes, t.issue_id.clone()));
+                }
                 let mutation_id = uuid::Uuid::now_v7().to_string();
                 if let MutationBody::CreateIssue(b) = &body {
                     created.push((d, mutation_id.clone(), b.issue_id.clone()));
@@ -317,11 +344,17 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
             if rng.chance(35) {
                 continue; // no signal this round
             }
+            // Photos go before or after the text, as the upload queue happens to run.
+            let photos_first = rng.chance(50);
+            if photos_first {
+                upload_photos(app, &mut phones[d], &mut report).await;
+            }
             let sent_at = Utc::now() + phones[d].skew;
             let batch = phones[d]
                 .engine
                 .next_batch(1 + rng.below(15) as usize, sent_at);
             if batch.mutations.is_empty() {
+                upload_photos(app, &mut phones[d], &mut report).await;
                 pull_to_end(app, &mut phones[d], 1 + rng.below(100)).await;
                 continue;
             }
@@ -355,8 +388,16 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
                         .iter()
                         .filter(|x| x.status == MutationStatus::Held)
                         .count();
+                    report.photo_waits += r
+                        .results
+                        .iter()
+                        .filter(|x| x.code.as_deref() == Some("photos_pending"))
+                        .count();
                     phones[d].engine.on_push(&r);
                 }
+            }
+            if !photos_first {
+                upload_photos(app, &mut phones[d], &mut report).await;
             }
             if rng.chance(60) {
                 pull_to_end(app, &mut phones[d], 1 + rng.below(100)).await;
@@ -365,6 +406,9 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
         assert!(round < 10_000, "the simulation does not end");
     }
     // Everyone comes online for good and syncs until nothing is pending.
+    for phone in phones.iter_mut() {
+        upload_photos(app, phone, &mut report).await;
+    }
     for _ in 0..50 {
         if phones.iter().all(|p| p.engine.pending().is_empty()) {
             break;
@@ -404,6 +448,7 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
         engine: ClientEngine::new(),
         skew: Duration::zero(),
         budget: 0,
+        photos: Vec::new(),
     };
     pull_to_end(app, &mut admin_phone, 10_000).await;
     let server: &BTreeMap<_, _> = admin_phone.engine.store();
@@ -435,6 +480,7 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
             engine: ClientEngine::new(),
             skew: Duration::zero(),
             budget: 0,
+            photos: Vec::new(),
         };
         pull_to_end(app, &mut fresh, 10_000).await;
         if fresh.engine.store() == phone.engine.store() {

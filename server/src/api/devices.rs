@@ -79,10 +79,11 @@ pub async fn release_backlog(
 ) -> Result<web::Json<Device>, AppError> {
     let id = DeviceId::from(id.into_inner());
     let clock = state.clock();
+    let evidence = state.evidence();
     Ok(web::Json(
         state
             .db
-            .run(move |conn| push::release_backlog(conn, &caller.0, &id, clock))
+            .run(move |conn| push::release_backlog(conn, &caller.0, &id, clock, evidence))
             .await?,
     ))
 }

@@ -200,9 +200,10 @@ pub async fn transition(
     let id = IssueId::from(id.into_inner());
     let request = body.into_inner();
     let clock = state.clock();
+    let evidence = state.evidence();
     let detail = state
         .db
-        .run(move |conn| transitions::apply(conn, &caller.0, &id, request, clock))
+        .run(move |conn| transitions::apply(conn, &caller.0, &id, request, clock, evidence))
         .await?;
     Ok(web::Json(detail))
 }

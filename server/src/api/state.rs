@@ -34,6 +34,11 @@ impl AppState {
         Clock::system(self.settings.ledger.utc_offset_hours)
     }
 
+    /// The evidence thresholds and the close-out policy.
+    pub fn evidence(&self) -> crate::domain::evidence::EvidencePolicy {
+        crate::domain::evidence::EvidencePolicy::from_settings(&self.settings)
+    }
+
     pub fn session_policy(&self) -> SessionPolicy {
         SessionPolicy {
             access_ttl_secs: self.settings.auth.access_ttl_secs,

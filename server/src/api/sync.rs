@@ -33,10 +33,11 @@ pub async fn push_batch(
 ) -> Result<web::Json<PushResponse>, AppError> {
     let batch = body.into_inner();
     let clock = state.clock();
+    let evidence = state.evidence();
     Ok(web::Json(
         state
             .db
-            .run(move |conn| push::push(conn, &caller.0, batch, clock))
+            .run(move |conn| push::push(conn, &caller.0, batch, clock, evidence))
             .await?,
     ))
 }

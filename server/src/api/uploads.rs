@@ -6,6 +6,7 @@
 use super::extract::Authenticated;
 use super::state::AppState;
 use crate::db::photos::UploadRow;
+use crate::domain::sync::push;
 use crate::domain::uploads;
 use crate::error::{AppError, ErrorCode};
 use crate::ids::UploadId;
@@ -131,7 +132,9 @@ async fn create_inner(
                 upload_offset: offset,
                 ..upload.clone()
             };
-            photo = Some(state.photos.complete(&state.db, done).await?.sha256);
+            let sha = state.photos.complete(&state.db, done).await?.sha256;
+            photo_arrived(&state, &sha).await;
+            photo = Some(sha);
         }
     }
     let mut res = tus_response(StatusCode::CREATED);
@@ -281,6 +284,7 @@ async fn patch_inner(
             ..upload
         };
         let photo = state.photos.complete(&state.db, done).await?;
+        photo_arrived(&state, &photo.sha256).await;
         res.insert_header(("Closeout-Photo", photo.sha256));
     }
     Ok(res.finish())
@@ -526,5 +530,24 @@ fn respond(result: Result<HttpResponse, AppError>) -> HttpResponse {
             }
             res
         }
+    }
+}
+
+/// A photo is stored: synced actions that were waiting for it go ahead now. The upload itself has
+/// succeeded whatever happens here; a failure is logged and the phone's resend retries.
+async fn photo_arrived(state: &AppState, sha256: &str) {
+    let (sha, clock, evidence) = (sha256.to_owned(), state.clock(), state.evidence());
+    let released = state
+        .db
+        .run(move |conn| push::release_waiting_for(conn, &sha, clock, evidence))
+        .await;
+    match released {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            sha256,
+            released = n,
+            "synced actions waiting for this photo applied"
+        ),
+        Err(e) => tracing::warn!(sha256, error = %e.detail, "waiting actions not released"),
     }
 }

@@ -46,6 +46,111 @@ pub fn hold(
     Ok(())
 }
 
+/// Keeps a mutation that waits for its photos (status `photos`); its sequence number is already
+/// processed, so it holds nothing up.
+pub fn wait_for_photos(
+    conn: &mut DbConnection,
+    device: &DeviceId,
+    seq: i64,
+    mutation: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    if backlog_status(conn, device, seq)?.is_none() {
+        diesel::insert_into(sync_backlog::table)
+            .values((
+                sync_backlog::device_id.eq(device),
+                sync_backlog::seq.eq(seq),
+                sync_backlog::status.eq(WAITING_FOR_PHOTOS),
+                sync_backlog::mutation.eq(mutation),
+                sync_backlog::received_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Backlog status of a mutation waiting for photos.
+pub const WAITING_FOR_PHOTOS: &str = "photos";
+
+/// The mutation at (device, seq) if it is waiting for photos.
+pub fn waiting_mutation(
+    conn: &mut DbConnection,
+    device: &DeviceId,
+    seq: i64,
+) -> QueryResult<Option<String>> {
+    let found: Option<Option<String>> = sync_backlog::table
+        .find((device, seq))
+        .filter(sync_backlog::status.eq(WAITING_FOR_PHOTOS))
+        .select(sync_backlog::mutation)
+        .first(conn)
+        .optional()?;
+    Ok(found.flatten())
+}
+
+/// (device, seq) of the mutations waiting for photos that name `sha256`, oldest first.
+pub fn waiting_for(conn: &mut DbConnection, sha256: &str) -> QueryResult<Vec<(DeviceId, i64)>> {
+    let waiting: Vec<(DeviceId, i64, Option<String>)> = sync_backlog::table
+        .filter(sync_backlog::status.eq(WAITING_FOR_PHOTOS))
+        .select((
+            sync_backlog::device_id,
+            sync_backlog::seq,
+            sync_backlog::mutation,
+        ))
+        .order(sync_backlog::received_at)
+        .load(conn)?;
+    Ok(waiting
+        .into_iter()
+        .filter(|(_, _, m)| m.as_deref().is_some_and(|m| m.contains(sha256)))
+        .map(|(d, s, _)| (d, s))
+        .collect())
+}
+
+/// Sequence numbers of a device's mutations waiting for photos.
+pub fn waiting_seqs(conn: &mut DbConnection, device: &DeviceId) -> QueryResult<Vec<i64>> {
+    sync_backlog::table
+        .filter(
+            sync_backlog::device_id
+                .eq(device)
+                .and(sync_backlog::status.eq(WAITING_FOR_PHOTOS)),
+        )
+        .select(sync_backlog::seq)
+        .order(sync_backlog::seq)
+        .load(conn)
+}
+
+/// The processed mutation with this device and sequence number.
+pub fn mutation_at(
+    conn: &mut DbConnection,
+    device: &DeviceId,
+    seq: i64,
+) -> QueryResult<Option<SyncMutationRow>> {
+    sync_mutations::table
+        .filter(
+            sync_mutations::device_id
+                .eq(device)
+                .and(sync_mutations::seq.eq(seq)),
+        )
+        .select(SyncMutationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Replaces a mutation's recorded result (a wait for photos that ended).
+pub fn set_mutation_result(
+    conn: &mut DbConnection,
+    id: &str,
+    status: &str,
+    result: &str,
+) -> QueryResult<()> {
+    diesel::update(sync_mutations::table.find(id))
+        .set((
+            sync_mutations::status.eq(status),
+            sync_mutations::result.eq(result),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
 pub fn backlog_status(
     conn: &mut DbConnection,
     device: &DeviceId,

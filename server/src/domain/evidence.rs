@@ -6,12 +6,13 @@
 
 use super::access::Caller;
 use super::issues::can_see;
-use crate::db::models::IssueEventRow;
+use crate::db::models::{IssueEventRow, IssueRow};
 use crate::db::photos::{self as q, PhotoRow};
 use crate::db::{DbConnection, issues};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::ids::IssueId;
 use chrono::{Duration, FixedOffset, NaiveDateTime};
+use closeout_sync_protocol::evidence::{BlockingFlag, FlagSet, GateRefusal, ReviewedPhoto, gate};
 use closeout_sync_protocol::geo::{LatLon, haversine_m};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -28,6 +29,14 @@ pub struct EvidencePolicy {
     pub clock_hours: i64,
     /// The offices' UTC offset, for camera times written without a zone.
     pub utc_offset_hours: i32,
+    /// Flags on after-photos that block `approve` unless overridden with a reason.
+    pub blocking: FlagSet,
+}
+
+impl Default for EvidencePolicy {
+    fn default() -> Self {
+        Self::from_settings(&crate::settings::Settings::default())
+    }
 }
 
 impl EvidencePolicy {
@@ -37,6 +46,11 @@ impl EvidencePolicy {
             before_report_hours: s.evidence.before_report_hours,
             clock_hours: s.evidence.clock_hours,
             utc_offset_hours: s.ledger.utc_offset_hours,
+            // Checked when the settings were loaded.
+            blocking: s
+                .evidence
+                .blocking()
+                .unwrap_or_else(|_| FlagSet::default_blocking()),
         }
     }
 }
@@ -127,6 +141,66 @@ pub fn evaluate(
     let issue = issues::find(conn, id)?
         .filter(|i| can_see(caller, i))
         .ok_or_else(|| AppError::not_found("issue"))?;
+    evaluate_issue(conn, &issue, policy)
+}
+
+/// The close-out gate for `issue` (in `submitted`): the after-photos of its latest submission
+/// judged by the policy. `Ok` carries the blocking flags the override reason covers.
+pub fn gate_approval(
+    conn: &mut DbConnection,
+    issue: &IssueRow,
+    policy: EvidencePolicy,
+    override_reason: Option<&str>,
+) -> Result<Vec<BlockingFlag>, AppError> {
+    let evidence = evaluate_issue(conn, issue, policy)?;
+    let latest = evidence
+        .photos
+        .iter()
+        .filter(|p| p.role == "after")
+        .map(|p| p.event_seq)
+        .max();
+    let under_review: Vec<ReviewedPhoto<'_>> = evidence
+        .photos
+        .iter()
+        .filter(|p| Some(p.event_seq) == latest && p.role == "after")
+        .map(|p| ReviewedPhoto {
+            sha256: &p.sha256,
+            arrived: p.arrived,
+            flags: p.flags.iter().map(|f| f.code).collect(),
+        })
+        .collect();
+    gate(&under_review, policy.blocking, override_reason).map_err(|refusal| match refusal {
+        GateRefusal::Pending(photos) => AppError::new(
+            ErrorCode::PhotosPending,
+            format!(
+                "{} after-photo(s) of this submission have not finished uploading",
+                photos.len()
+            ),
+        )
+        .zh(format!("本次提交的 {} 张整改后照片尚未上传完成，暂不能销号", photos.len()))
+        .with_extra(json!({ "pending": photos })),
+        GateRefusal::Flagged(flags) => {
+            let codes: BTreeSet<&str> = flags.iter().map(|f| f.code.as_str()).collect();
+            let codes = codes.into_iter().collect::<Vec<_>>().join(", ");
+            AppError::new(
+                ErrorCode::EvidenceFlagged,
+                format!(
+                    "the after-photos raise {codes}; approve with an override_reason to close out anyway"
+                ),
+            )
+            .zh(format!("整改后照片存在疑点（{codes}），如确认销号须填写 override_reason 说明理由"))
+            .with_extra(json!({ "flags": flags }))
+        }
+    })
+}
+
+/// Every photo in `issue`'s history with its flags (no access check: the caller did it).
+pub fn evaluate_issue(
+    conn: &mut DbConnection,
+    issue: &IssueRow,
+    policy: EvidencePolicy,
+) -> Result<Evidence, AppError> {
+    let id = &issue.id;
     let events = issues::events_of(conn, id)?;
     let mut photos = Vec::new();
     // (sha or phash) → roles it appears in on this issue
@@ -264,7 +338,7 @@ pub fn evaluate(
         }
     }
     Ok(Evidence {
-        issue_id: issue.id,
+        issue_id: issue.id.clone(),
         photos,
         flag_counts,
     })

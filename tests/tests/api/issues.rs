@@ -71,11 +71,12 @@ async fn the_whole_life_of_an_issue() {
         "rectifying",
     )
     .await;
+    let first_after = app.fresh_photo(&c.responsible.access, "after", &id).await;
     step(
         &app,
         &c.responsible,
         &id,
-        json!({"action": "submit", "photos": [photo(1)], "comment": "已清理"}),
+        json!({"action": "submit", "photos": [first_after], "comment": "已清理"}),
         "submitted",
     )
     .await;
@@ -91,7 +92,7 @@ async fn the_whole_life_of_an_issue() {
         &app,
         &c.responsible,
         &id,
-        json!({"action": "submit", "photos": [photo(2)]}),
+        json!({"action": "submit", "photos": [app.fresh_photo(&c.responsible.access, "after", &id).await]}),
         "submitted",
     )
     .await;
@@ -127,7 +128,7 @@ async fn the_whole_life_of_an_issue() {
         &app,
         &c.responsible,
         &id,
-        json!({"action": "submit", "photos": [photo(3)]}),
+        json!({"action": "submit", "photos": [app.fresh_photo(&c.responsible.access, "after", &id).await]}),
         "submitted",
     )
     .await;
@@ -166,7 +167,7 @@ async fn the_whole_life_of_an_issue() {
     assert_eq!(seqs, (1..=12).collect::<Vec<_>>());
     assert_eq!(done["version"], 12);
     assert_eq!(history[5]["data"]["reason"], "仍有残留");
-    assert_eq!(history[4]["photos"], json!([photo(1)]));
+    assert_eq!(history[4]["photos"], json!([first_after]));
     assert_eq!(history[8]["actor_role"], "inspector");
     assert_eq!(history[7]["actor_id"], c.supervisor.id.as_str());
     // GET returns the same.

@@ -9,6 +9,7 @@ use crate::db::models::OrgUnitRow;
 use crate::db::{DbConnection, categories, org_units, users, write_transaction};
 use crate::domain::access::{Caller, Place};
 use crate::domain::accounts;
+use crate::domain::evidence::EvidencePolicy;
 use crate::domain::places_import::RowError;
 use crate::domain::sheet::{self, find_header, parse_day};
 use crate::error::{AppError, ErrorCode};
@@ -329,7 +330,9 @@ pub fn import(
                     comment: Some(format!("交办清单 {file_name} 第 {} 行", row.row)),
                     ..TransitionRequest::new(ActionKind::Assign)
                 };
-                transitions::apply_within(conn, caller, &id, &request, clock)
+                // Assigning consults no evidence policy: the defaults do.
+                let evidence = EvidencePolicy::default();
+                transitions::apply_within(conn, caller, &id, &request, clock, evidence)
                     .map_err(|e| AppError::new(e.code, format!("row {}: {}", row.row, e.detail)))?;
                 report.assigned += 1;
             }

@@ -7,9 +7,10 @@ use super::report::{validate_photos, validate_position, validate_text};
 use super::view::IssueDetail;
 use super::{Clock, can_see, queries, roles_for};
 use crate::db::models::{IssueEventRow, IssueRow};
-use crate::db::{DbConnection, issues, org_units, users, write_transaction};
+use crate::db::{DbConnection, issues, org_units, photos, users, write_transaction};
 use crate::domain::access::Caller;
 use crate::domain::accounts;
+use crate::domain::evidence::{EvidencePolicy, gate_approval};
 use crate::error::{AppError, ErrorCode};
 use crate::ids::{IssueId, OrgUnitId, UserId};
 use closeout_sync_protocol::lifecycle::{self, ActionKind, Facts, Refusal, TransitionRequest};
@@ -44,9 +45,12 @@ pub fn apply(
     id: &IssueId,
     request: TransitionRequest,
     clock: Clock,
+    evidence: EvidencePolicy,
 ) -> Result<IssueDetail, AppError> {
     validate_request(&request)?;
-    write_transaction(conn, |conn| apply_within(conn, caller, id, &request, clock))?;
+    write_transaction(conn, |conn| {
+        apply_within(conn, caller, id, &request, clock, evidence)
+    })?;
     queries::detail(conn, caller, id, clock)
 }
 
@@ -57,6 +61,7 @@ pub fn apply_within(
     id: &IssueId,
     request: &TransitionRequest,
     clock: Clock,
+    evidence: EvidencePolicy,
 ) -> Result<(), AppError> {
     let current = issues::find(conn, id)?.ok_or_else(|| AppError::not_found("issue"))?;
     if !can_see(caller, &current) {
@@ -72,7 +77,15 @@ pub fn apply_within(
     let decision = lifecycle::decide(&facts, request, &roles_for(caller, &current))
         .map_err(|r| refusal_error(&r))?;
     let mut next = current.clone();
-    let data = apply_effects(conn, caller, &mut next, request, decision.action, clock)?;
+    let data = apply_effects(
+        conn,
+        caller,
+        &mut next,
+        request,
+        decision.action,
+        clock,
+        evidence,
+    )?;
     next.state = decision.to.as_str().to_owned();
     next.version = current.version + 1;
     next.updated_at = clock.now;
@@ -126,6 +139,32 @@ fn validate_request(request: &TransitionRequest) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A rectification is submitted with its after-photos on the server (DESIGN.md: an issue cannot
+/// be submitted until its required photos have arrived).
+fn require_arrived(conn: &mut DbConnection, photos: &[String]) -> Result<(), AppError> {
+    let mut pending = Vec::new();
+    for sha in photos {
+        if photos::find_photo(conn, sha)?.is_none() {
+            pending.push(sha.clone());
+        }
+    }
+    if pending.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::new(
+        ErrorCode::PhotosPending,
+        format!(
+            "{} of the after-photos have not finished uploading; upload them, then submit",
+            pending.len()
+        ),
+    )
+    .zh(format!(
+        "有 {} 张整改后照片尚未上传完成，请上传后再提交",
+        pending.len()
+    ))
+    .with_extra(json!({ "pending": pending })))
+}
+
 /// Changes `issue` as the action demands and returns what the history should record of it.
 fn apply_effects(
     conn: &mut DbConnection,
@@ -134,6 +173,7 @@ fn apply_effects(
     req: &TransitionRequest,
     action: ActionKind,
     clock: Clock,
+    evidence: EvidencePolicy,
 ) -> Result<serde_json::Value, AppError> {
     let future = |field: &str, day: chrono::NaiveDate| -> Result<(), AppError> {
         if day < clock.today {
@@ -195,10 +235,15 @@ fn apply_effects(
         }
         ActionKind::Acknowledge | ActionKind::Comment => json!({}),
         ActionKind::Progress => json!({ "stage": req.stage }),
-        ActionKind::Submit => json!({ "after_photos": req.photos.len() }),
+        ActionKind::Submit => {
+            require_arrived(conn, &req.photos)?;
+            json!({ "after_photos": req.photos.len() })
+        }
         ActionKind::Approve => {
+            let reason = req.override_reason.as_deref().map(str::trim);
+            let overridden = gate_approval(conn, issue, evidence, reason)?;
             issue.closed_at = Some(clock.now);
-            json!({ "override_reason": req.override_reason })
+            json!({ "override_reason": reason.filter(|r| !r.is_empty()), "overridden": overridden })
         }
         ActionKind::Return => {
             if let Some(day) = req.deadline {

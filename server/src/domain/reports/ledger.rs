@@ -73,9 +73,7 @@ impl Office {
         Self {
             clock,
             utc_offset_hours,
-            evidence: crate::domain::evidence::EvidencePolicy::from_settings(
-                &crate::settings::Settings::default(),
-            ),
+            evidence: crate::domain::evidence::EvidencePolicy::default(),
         }
     }
 

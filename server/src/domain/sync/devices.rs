@@ -69,12 +69,15 @@ pub struct Device {
     pub clock_skew_ms: Option<i64>,
     /// Mutations waiting for a missing earlier one.
     pub held: Vec<i64>,
+    /// Mutations (a `submit`) waiting for their photos to finish uploading; they hold nothing up.
+    pub waiting_for_photos: Vec<i64>,
     pub revoked: bool,
 }
 
 fn view(conn: &mut DbConnection, d: DeviceRow) -> Result<Device, AppError> {
     Ok(Device {
         held: sync::held_seqs(conn, &d.id)?,
+        waiting_for_photos: sync::waiting_seqs(conn, &d.id)?,
         id: d.id,
         user_id: d.user_id,
         device_key: d.device_key,

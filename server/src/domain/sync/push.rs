@@ -3,11 +3,16 @@
 //! one after a gap is `held` until the gap fills. A refused mutation is undone alone (savepoint)
 //! and the queue moves on; a failure of the server itself rolls the whole batch back, so a retry
 //! finds nothing half-applied.
+//!
+//! A `submit` whose after-photos have not arrived waits for them (`held`, code `photos_pending`)
+//! without holding up the device's later mutations: it is applied when the last photo is stored,
+//! or when the phone resends it and the photos are there.
 
 use super::devices;
 use crate::db::models::{ConflictRow, DeviceRow, SyncMutationRow};
 use crate::db::{DbConnection, issues, sync, write_transaction};
 use crate::domain::access::Caller;
+use crate::domain::evidence::EvidencePolicy;
 use crate::domain::issues::edit::{self, Origin};
 use crate::domain::issues::report::{self, NewIssue};
 use crate::domain::issues::view::Location;
@@ -77,12 +82,27 @@ fn check(batch: &PushBatch) -> Result<(), AppError> {
     Ok(())
 }
 
+/// What every mutation of a push is applied with.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// The device's user.
+    pub caller: &'a Caller,
+    pub clock: Clock,
+    pub evidence: EvidencePolicy,
+}
+
 pub fn push(
     conn: &mut DbConnection,
     caller: &Caller,
     mut batch: PushBatch,
     clock: Clock,
+    evidence: EvidencePolicy,
 ) -> Result<PushResponse, AppError> {
+    let cx = Context {
+        caller,
+        clock,
+        evidence,
+    };
     check(&batch)?;
     batch.mutations.sort_by_key(|m| m.seq);
     let skew_ms = (clock.now.and_utc() - batch.sent_at).num_milliseconds();
@@ -90,7 +110,7 @@ pub fn push(
         let mut device = devices::of_caller(conn, caller, clock.now)?;
         let mut results = Vec::with_capacity(batch.mutations.len());
         for m in &batch.mutations {
-            results.push(process(conn, caller, &mut device, m, clock)?);
+            results.push(process(conn, cx, &mut device, m)?);
         }
         crate::db::devices::record_push(conn, &device.id, device.last_seq, clock.now, skew_ms)?;
         Ok(PushResponse {
@@ -105,14 +125,13 @@ pub fn push(
 /// Applies held mutations that the device's progress has reached.
 pub fn drain(
     conn: &mut DbConnection,
-    caller: &Caller,
+    cx: Context<'_>,
     device: &mut DeviceRow,
-    clock: Clock,
 ) -> Result<(), AppError> {
     while let Some(text) = sync::take_held(conn, &device.id, device.last_seq + 1)? {
         let held: RawMutation = serde_json::from_str(&text).map_err(AppError::internal)?;
-        let result = apply(conn, caller, device, &held, clock)?;
-        record(conn, device, &held, &result, clock)?;
+        let result = apply(conn, cx, device, &held)?;
+        record(conn, device, &held, &result, cx.clock)?;
         device.last_seq += 1;
     }
     Ok(())
@@ -120,11 +139,11 @@ pub fn drain(
 
 fn process(
     conn: &mut DbConnection,
-    caller: &Caller,
+    cx: Context<'_>,
     device: &mut DeviceRow,
     m: &RawMutation,
-    clock: Clock,
 ) -> Result<MutationResult, AppError> {
+    let clock = cx.clock;
     let seen = sync::find_mutation(conn, &m.id)?;
     let seq = m.seq as i64;
     let skipped = seq <= device.last_seq
@@ -133,6 +152,10 @@ fn process(
         Disposition::Duplicate => {
             let seen = seen
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate without a record")))?;
+            if seen.status == MutationStatus::Held.as_str() {
+                // Still waiting for photos: perhaps they are here now.
+                return retry_waiting(conn, cx, device, &seen);
+            }
             let original: MutationResult =
                 serde_json::from_str(&seen.result).map_err(AppError::internal)?;
             Ok(MutationResult {
@@ -160,15 +183,15 @@ fn process(
         // A skipped number arriving late: applied, progress unchanged.
         Disposition::Apply if skipped => {
             sync::remove_backlog(conn, &device.id, seq)?;
-            let r = apply(conn, caller, device, m, clock)?;
+            let r = apply(conn, cx, device, m)?;
             record(conn, device, m, &r, clock)?;
             Ok(r)
         }
         Disposition::Apply => {
-            let r = apply(conn, caller, device, m, clock)?;
+            let r = apply(conn, cx, device, m)?;
             record(conn, device, m, &r, clock)?;
             device.last_seq = seq;
-            drain(conn, caller, device, clock)?;
+            drain(conn, cx, device)?;
             Ok(r)
         }
     }
@@ -244,10 +267,9 @@ fn is_stale(code: ErrorCode) -> bool {
 /// One mutation inside a savepoint: a refusal undoes it alone.
 fn apply(
     conn: &mut DbConnection,
-    caller: &Caller,
+    cx: Context<'_>,
     device: &DeviceRow,
     m: &RawMutation,
-    clock: Clock,
 ) -> Result<MutationResult, AppError> {
     let body: MutationBody = match serde_json::from_value(m.body.clone()) {
         Ok(b) => b,
@@ -258,13 +280,16 @@ fn apply(
             ));
         }
     };
-    let outcome = conn.transaction(|conn| apply_body(conn, caller, device, m, &body, clock));
+    let outcome = conn.transaction(|conn| apply_body(conn, cx, device, m, &body));
     match outcome {
         Ok(r) => Ok(r),
         Err(e) if e.code.status() >= 500 => Err(e),
         Err(e) => match &body {
             MutationBody::Transition(t) if is_stale(e.code) => {
-                transition_conflict(conn, caller, device, m, &t.issue_id, &e, clock)
+                transition_conflict(conn, cx, device, m, &t.issue_id, &e)
+            }
+            MutationBody::Transition(_) if e.code == ErrorCode::PhotosPending => {
+                wait_for_photos(conn, device, m, &e, cx.clock)
             }
             _ => Ok(refused(m, e)),
         },
@@ -279,12 +304,12 @@ fn parse_issue_id(text: &str) -> Result<IssueId, AppError> {
 
 fn apply_body(
     conn: &mut DbConnection,
-    caller: &Caller,
+    cx: Context<'_>,
     device: &DeviceRow,
     m: &RawMutation,
     body: &MutationBody,
-    clock: Clock,
 ) -> Result<MutationResult, AppError> {
+    let (caller, clock) = (cx.caller, cx.clock);
     match body {
         MutationBody::CreateIssue(b) => {
             let id = parse_issue_id(&b.issue_id)?;
@@ -344,7 +369,7 @@ fn apply_body(
             let id = parse_issue_id(&t.issue_id)?;
             let mut request = t.request.clone();
             request.device_time = request.device_time.or(Some(m.device_time));
-            transitions::apply_within(conn, caller, &id, &request, clock)?;
+            transitions::apply_within(conn, caller, &id, &request, clock, cx.evidence)?;
             let version = issues::find(conn, &id)?.map(|i| i.version);
             Ok(MutationResult {
                 version,
@@ -358,13 +383,13 @@ fn apply_body(
 /// kept, with its photos, for a supervisor to see and resolve.
 fn transition_conflict(
     conn: &mut DbConnection,
-    caller: &Caller,
+    cx: Context<'_>,
     device: &DeviceRow,
     m: &RawMutation,
     issue_id: &str,
     e: &AppError,
-    clock: Clock,
 ) -> Result<MutationResult, AppError> {
+    let (caller, clock) = (cx.caller, cx.clock);
     let id = parse_issue_id(issue_id)?;
     let Some(issue) = issues::find(conn, &id)? else {
         return Ok(refused(m, AppError::not_found("issue")));
@@ -408,6 +433,7 @@ pub fn release_backlog(
     caller: &Caller,
     device: &crate::ids::DeviceId,
     clock: Clock,
+    evidence: EvidencePolicy,
 ) -> Result<super::devices::Device, AppError> {
     write_transaction(conn, |conn| {
         let mut row = devices::releasable(conn, caller, device)?;
@@ -418,11 +444,98 @@ pub fn release_backlog(
             row.last_seq = first - 1;
             let owner =
                 crate::domain::sessions::caller_for_user(conn, &row.user_id, &row.device_key)?;
-            drain(conn, &owner, &mut row, clock)?;
+            let cx = Context {
+                caller: &owner,
+                clock,
+                evidence,
+            };
+            drain(conn, cx, &mut row)?;
             crate::db::devices::set_last_seq(conn, &row.id, row.last_seq)?;
         }
         let mut list = devices::list(conn, caller, Some(&row.user_id))?;
         list.retain(|d| d.id == row.id);
         list.pop().ok_or_else(|| AppError::not_found("device"))
     })
+}
+
+/// A transition whose photos have not arrived: kept in the backlog until they have. The device's
+/// sequence moves past it, so its later mutations are not held up.
+fn wait_for_photos(
+    conn: &mut DbConnection,
+    device: &DeviceRow,
+    m: &RawMutation,
+    e: &AppError,
+    clock: Clock,
+) -> Result<MutationResult, AppError> {
+    let text = serde_json::to_string(m).map_err(AppError::internal)?;
+    sync::wait_for_photos(conn, &device.id, m.seq as i64, &text, clock.now)?;
+    Ok(MutationResult {
+        code: Some(e.code.as_str().to_owned()),
+        message: Some(format!(
+            "{}; it will be applied when they arrive, keep uploading",
+            e.detail
+        )),
+        message_zh: Some("照片上传完成后自动生效，请继续上传照片".to_owned()),
+        ..result(m, MutationStatus::Held)
+    })
+}
+
+/// Tries a mutation that waits for photos again: still waiting, or its final result (recorded in
+/// place of the `held` one, so later resends get it as the original).
+fn retry_waiting(
+    conn: &mut DbConnection,
+    cx: Context<'_>,
+    device: &DeviceRow,
+    seen: &SyncMutationRow,
+) -> Result<MutationResult, AppError> {
+    let Some(text) = sync::waiting_mutation(conn, &device.id, seen.seq)? else {
+        return serde_json::from_str(&seen.result).map_err(AppError::internal);
+    };
+    let m: RawMutation = serde_json::from_str(&text).map_err(AppError::internal)?;
+    let r = apply(conn, cx, device, &m)?;
+    if r.status != MutationStatus::Held {
+        sync::remove_backlog(conn, &device.id, seen.seq)?;
+        let json = serde_json::to_string(&r).map_err(AppError::internal)?;
+        sync::set_mutation_result(conn, &seen.id, r.status.as_str(), &json)?;
+    }
+    Ok(r)
+}
+
+/// After a photo is stored: applies the mutations that were waiting for it (and now have all
+/// their photos), each with the rights of its device's user. Returns how many were applied.
+/// Mutations of revoked devices or disabled users stay waiting.
+pub fn release_waiting_for(
+    conn: &mut DbConnection,
+    sha256: &str,
+    clock: Clock,
+    evidence: EvidencePolicy,
+) -> Result<usize, AppError> {
+    let mut done = 0;
+    for (device_id, seq) in sync::waiting_for(conn, sha256)? {
+        let finished = write_transaction(conn, |conn| {
+            let Some(device) = crate::db::devices::find(conn, &device_id)? else {
+                return Ok(false);
+            };
+            if device.revoked_at.is_some() {
+                return Ok(false);
+            }
+            let Some(seen) = sync::mutation_at(conn, &device_id, seq)? else {
+                return Ok(false);
+            };
+            let Ok(owner) =
+                crate::domain::sessions::caller_for_user(conn, &device.user_id, &device.device_key)
+            else {
+                return Ok(false);
+            };
+            let cx = Context {
+                caller: &owner,
+                clock,
+                evidence,
+            };
+            let r = retry_waiting(conn, cx, &device, &seen)?;
+            Ok::<_, AppError>(r.status != MutationStatus::Held)
+        })?;
+        done += usize::from(finished);
+    }
+    Ok(done)
 }

@@ -2,6 +2,7 @@
 //! resumed), every shared sample photo checked against exiftool, refusals with stable codes,
 //! dedup by content, read authorization, and the S3 backend against a real S3 server.
 
+mod close_out;
 mod evidence;
 mod processing;
 mod protocol;

@@ -27,7 +27,7 @@ async fn reports_album_pairs_before_and_after_photos() {
     let no = on_time["ledger_no"].as_str().unwrap();
     assert!(html.contains(&format!("整改前后对比图册（{no}）")));
     let before = html.find(&thumb(&photo(100))).expect("before photo");
-    let after = html.find(&thumb(&photo(1))).expect("after photo");
+    let after = html.find(&thumb(f.after(1))).expect("after photo");
     assert!(before < after, "before on the left, after on the right");
     assert!(html.contains(&format!("销号：{}", f.day(5))));
     assert!(html.contains("建北街道 甲社区"));
@@ -37,7 +37,7 @@ async fn reports_album_pairs_before_and_after_photos() {
     let html = String::from_utf8(bytes).unwrap();
     assert!(html.contains("共3条"), "a_on_time, a_old_closed, b_late");
     for n in [1, 3, 4] {
-        assert!(html.contains(&thumb(&photo(n))), "after photo {n}");
+        assert!(html.contains(&thumb(f.after(n))), "after photo {n}");
     }
     // Escaped user text.
     let (_, bytes, _) = fetch(
@@ -76,9 +76,9 @@ async fn reports_album_of_a_village_b_worker_holds_none_of_village_a() {
     assert_eq!(status, 200);
     let html = String::from_utf8(bytes).unwrap();
     assert!(html.contains("共3条"));
-    assert!(html.contains(&thumb(&photo(3))), "B's own after-photo");
+    assert!(html.contains(&thumb(f.after(3))), "B's own after-photo");
     for n in [1, 2, 4] {
-        assert!(!html.contains(&thumb(&photo(n))), "A's photo {n}");
+        assert!(!html.contains(&thumb(f.after(n))), "A's photo {n}");
     }
     for no in f.a_numbers() {
         assert!(!html.contains(&no));

@@ -46,11 +46,17 @@ pub struct Fixture {
     pub d0: NaiveDate,
     pub a: Vec<Value>,
     pub b: Vec<Value>,
+    /// After-photos by number: 1 a_on_time, 2 a_reopened, 3 b_late, 4 a_old_closed.
+    after: std::collections::BTreeMap<u8, String>,
 }
 
 impl Fixture {
     pub fn day(&self, k: i64) -> NaiveDate {
         self.d0 + Duration::days(k)
+    }
+
+    pub fn after(&self, n: u8) -> &str {
+        &self.after[&n]
     }
 
     /// Ledger numbers of village A's issues (none may ever reach worker B).
@@ -95,17 +101,23 @@ async fn assign(f: &TestApp, c: &Cast, id: &Value) {
     .await;
 }
 
-async fn close(app: &TestApp, c: &Cast, id: &Value, after: u8) {
+/// Assigns, rectifies with a fresh after-photo (uploaded first, as a phone does) and closes out;
+/// returns the after-photo's SHA-256.
+async fn close(app: &TestApp, c: &Cast, id: &Value) -> String {
     assign(app, c, id).await;
     act(app, &c.responsible, id, json!({"action": "acknowledge"})).await;
+    let after = app
+        .fresh_photo(&c.responsible.access, "after", id["id"].as_str().unwrap())
+        .await;
     act(
         app,
         &c.responsible,
         id,
-        json!({"action": "submit", "photos": [photo(after)], "comment": "已整改"}),
+        json!({"action": "submit", "photos": [after], "comment": "已整改"}),
     )
     .await;
     act(app, &c.supervisor, id, json!({"action": "approve"})).await;
+    after
 }
 
 /// Sets the dates the API cannot (time passing is simulated in the database).
@@ -134,6 +146,7 @@ pub async fn fixture() -> Fixture {
     let p = c.places.clone();
     let d0 = today() - Duration::days(20);
     let d = |k: i64| d0 + Duration::days(k);
+    let mut after = std::collections::BTreeMap::new();
 
     let a_on_time = report(
         &app,
@@ -144,7 +157,7 @@ pub async fn fixture() -> Fixture {
         true,
     )
     .await;
-    close(&app, &c, &a_on_time, 1).await;
+    after.insert(1, close(&app, &c, &a_on_time).await);
     set(&app, &a_on_time, d(1), Some(d(6)), Some(d(5)));
 
     // A title with a comma and quotes: CSV must quote it (RFC 4180).
@@ -173,7 +186,7 @@ pub async fn fixture() -> Fixture {
         true,
     )
     .await;
-    close(&app, &c, &a_reopened, 2).await;
+    after.insert(2, close(&app, &c, &a_reopened).await);
     act(
         &app,
         &c.supervisor,
@@ -198,7 +211,7 @@ pub async fn fixture() -> Fixture {
         true,
     )
     .await;
-    close(&app, &c, &a_old_closed, 4).await;
+    after.insert(4, close(&app, &c, &a_old_closed).await);
     set(&app, &a_old_closed, d(-10), Some(d(-4)), Some(d(-5)));
 
     let a_old_open = report(
@@ -221,7 +234,7 @@ pub async fn fixture() -> Fixture {
         true,
     )
     .await;
-    close(&app, &c, &b_late, 3).await;
+    after.insert(3, close(&app, &c, &b_late).await);
     set(&app, &b_late, d(4), Some(d(6)), Some(d(9)));
 
     let b_unlocated = report(
@@ -251,6 +264,7 @@ pub async fn fixture() -> Fixture {
         d0,
         a: vec![a_on_time, a_overdue, a_reopened, a_old_closed, a_old_open],
         b: vec![b_late, b_unlocated, b_rejected],
+        after,
     }
 }
 

@@ -89,14 +89,19 @@ async fn a_rectification_submitted_offline_after_close_out_is_kept_with_its_phot
     app.act(&c.supervisor, &id, json!({"action": "assign", "responsible_unit_id": c.bureau, "responsible_user_id": c.responsible.id, "target": "疏通", "deadline": deadline})).await;
     app.act(&c.responsible, &id, json!({"action": "acknowledge"}))
         .await;
-    app.act(
-        &c.responsible,
-        &id,
-        json!({"action": "submit", "photos": [format!("{:064x}", 1)]}),
-    )
-    .await;
-    app.act(&c.supervisor, &id, json!({"action": "approve"}))
+    let after = app.fresh_photo(&c.responsible.access, "after", &id).await;
+    let (status, body) = app
+        .act(
+            &c.responsible,
+            &id,
+            json!({"action": "submit", "photos": [after]}),
+        )
         .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .act(&c.supervisor, &id, json!({"action": "approve"}))
+        .await;
+    assert_eq!(body["state"], "closed", "{status} {body}");
     // Meanwhile a colleague at the bureau, offline for a week, submitted more evidence.
     let photo = format!("{:064x}", 77);
     let resp = push(
