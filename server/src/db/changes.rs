@@ -15,10 +15,7 @@ pub fn record_issue(
     issue: &IssueRow,
     previous_unit_path: Option<&str>,
 ) -> QueryResult<i64> {
-    let seq: i64 = diesel::update(change_counter::table.find(1))
-        .set(change_counter::value.eq(change_counter::value + 1))
-        .returning(change_counter::value)
-        .get_result(conn)?;
+    let seq = reserve(conn, 1)?;
     let previous =
         previous_unit_path.filter(|p| Some(*p) != issue.responsible_unit_path.as_deref());
     diesel::insert_into(change_feed::table)
@@ -33,6 +30,39 @@ pub fn record_issue(
         })
         .execute(conn)?;
     Ok(seq)
+}
+
+/// Takes `count` sequence numbers and returns the last (the first is `last - count + 1`). The
+/// counter row stays locked until the transaction ends.
+pub fn reserve(conn: &mut DbConnection, count: i64) -> QueryResult<i64> {
+    diesel::update(change_counter::table.find(1))
+        .set(change_counter::value.eq(change_counter::value + count))
+        .returning(change_counter::value)
+        .get_result(conn)
+}
+
+/// Appends entries for issues inserted in this transaction (new: no unit they left), in order.
+pub fn record_new_issues(conn: &mut DbConnection, issues: &[IssueRow]) -> QueryResult<()> {
+    if issues.is_empty() {
+        return Ok(());
+    }
+    let last = reserve(conn, issues.len() as i64)?;
+    let first = last - issues.len() as i64 + 1;
+    let rows: Vec<ChangeRow> = issues
+        .iter()
+        .zip(first..)
+        .map(|(issue, seq)| ChangeRow {
+            seq,
+            entity: "issue".into(),
+            entity_id: issue.id.to_string(),
+            place_path: issue.place_path.clone(),
+            unit_path: issue.responsible_unit_path.clone(),
+            previous_unit_path: None,
+            changed_at: issue.updated_at,
+        })
+        .collect();
+    super::insert_rows!(conn, change_feed::table, rows)?;
+    Ok(())
 }
 
 /// Entries after `after` for places in `places` or units in `units` (including the unit an issue

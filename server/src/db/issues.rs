@@ -52,6 +52,18 @@ pub fn find_many(conn: &mut DbConnection, ids: &[IssueId]) -> QueryResult<Vec<Is
         .load(conn)
 }
 
+/// Inserts new issues and their first events in multi-row statements, and records them in the
+/// change feed in order: what [`insert`] and [`insert_event`] do one by one, for a batch.
+pub fn insert_many(
+    conn: &mut DbConnection,
+    rows: &[IssueRow],
+    events: &[IssueEventRow],
+) -> QueryResult<()> {
+    super::insert_rows!(conn, issues::table, rows)?;
+    super::insert_rows!(conn, issue_events::table, events)?;
+    super::changes::record_new_issues(conn, rows)
+}
+
 pub fn insert_event(conn: &mut DbConnection, row: &IssueEventRow) -> QueryResult<()> {
     diesel::insert_into(issue_events::table)
         .values(row)

@@ -76,7 +76,7 @@ pub struct CategoryRow {
 /// An issue as stored. Mutable columns change only together with a new history event and a
 /// version bump (see `db::issues::update_if_version`).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = issues, treat_none_as_null = true)]
+#[diesel(table_name = issues, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct IssueRow {
     pub id: IssueId,
     pub ledger_scope_id: OrgUnitId,
@@ -113,7 +113,7 @@ pub struct IssueRow {
 
 /// One step of an issue's history. Insert-only: the database refuses updates and deletes.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = issue_events)]
+#[diesel(table_name = issue_events, treat_none_as_default_value = false)]
 pub struct IssueEventRow {
     pub id: IssueEventId,
     pub issue_id: IssueId,
@@ -147,7 +147,7 @@ pub struct DeviceRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sync_mutations)]
+#[diesel(table_name = sync_mutations, treat_none_as_default_value = false)]
 pub struct SyncMutationRow {
     pub id: String,
     pub device_id: DeviceId,
@@ -180,7 +180,7 @@ pub struct ConflictRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = change_feed)]
+#[diesel(table_name = change_feed, treat_none_as_default_value = false)]
 pub struct ChangeRow {
     pub seq: i64,
     pub entity: String,

@@ -16,6 +16,28 @@ pub fn find_mutation(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Sy
         .optional()
 }
 
+/// The processed mutations among `ids`.
+pub fn find_mutations(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<SyncMutationRow>> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(super::INSERT_CHUNK) {
+        found.extend(
+            sync_mutations::table
+                .filter(sync_mutations::id.eq_any(chunk))
+                .select(SyncMutationRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+pub fn insert_mutations(conn: &mut DbConnection, rows: &[SyncMutationRow]) -> QueryResult<()> {
+    super::insert_rows!(conn, sync_mutations::table, rows)?;
+    Ok(())
+}
+
 pub fn insert_mutation(conn: &mut DbConnection, row: &SyncMutationRow) -> QueryResult<()> {
     diesel::insert_into(sync_mutations::table)
         .values(row)

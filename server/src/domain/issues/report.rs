@@ -134,6 +134,23 @@ pub fn insert_new(
 ) -> Result<IssueRow, AppError> {
     let year = clock.today.year();
     let number = ledger_numbers::next(conn, &scope, year)?;
+    let (row, event) = new_rows(id, input, place, scope, number, origin, clock)?;
+    issues::insert(conn, &row)?;
+    issues::insert_event(conn, &event)?;
+    Ok(row)
+}
+
+/// The row of a new issue numbered `number` in its ledger scope and year, and its first event.
+pub fn new_rows(
+    id: IssueId,
+    input: &NewIssue,
+    place: &OrgUnitRow,
+    scope: OrgUnitId,
+    number: i32,
+    origin: &Origin<'_>,
+    clock: Clock,
+) -> Result<(IssueRow, IssueEventRow), AppError> {
+    let year = clock.today.year();
     let loc = input.location.as_ref();
     let row = IssueRow {
         id: id.clone(),
@@ -168,30 +185,32 @@ pub fn insert_new(
         created_at: clock.now,
         updated_at: clock.now,
     };
-    issues::insert(conn, &row)?;
-    issues::insert_event(
-        conn,
-        &IssueEventRow {
-            device_time: input.device_time.map(|t| t.naive_utc()),
-            lat: row.lat,
-            lon: row.lon,
-            accuracy_m: row.accuracy_m,
-            photos: serde_json::to_string(&input.photos).map_err(AppError::internal)?,
-            data: serde_json::json!({ "ledger_no": row.ledger_no, "import": origin.import })
-                .to_string(),
-            ..IssueEventRow::new(
-                &id,
-                1,
-                origin.action,
-                None,
-                IssueState::Reported.as_str(),
-                origin.reporter,
-                origin.role,
-                clock.now,
-            )
-        },
-    )?;
-    Ok(row)
+    let event = IssueEventRow {
+        device_time: input.device_time.map(|t| t.naive_utc()),
+        lat: row.lat,
+        lon: row.lon,
+        accuracy_m: row.accuracy_m,
+        photos: serde_json::to_string(&input.photos).map_err(AppError::internal)?,
+        data: serde_json::json!({ "ledger_no": row.ledger_no, "import": origin.import })
+            .to_string(),
+        ..IssueEventRow::new(
+            &id,
+            1,
+            origin.action,
+            None,
+            IssueState::Reported.as_str(),
+            origin.reporter,
+            origin.role,
+            clock.now,
+        )
+    };
+    Ok((row, event))
+}
+
+/// The ledger number of a new issue in the office's current year, once numbers are known.
+pub fn renumber(row: &mut IssueRow, event: &mut IssueEventRow, number: i32, clock: Clock) {
+    row.ledger_no = format!("{}-{number:07}", clock.today.year());
+    event.data = serde_json::json!({ "ledger_no": row.ledger_no, "import": null }).to_string();
 }
 
 pub fn validate(input: &NewIssue) -> Result<(), AppError> {
@@ -234,18 +253,7 @@ pub fn report_within(
     validate(input)?;
     let place =
         org_units::find(conn, &input.place_id)?.ok_or_else(|| AppError::not_found("place"))?;
-    let role = REPORTERS
-        .iter()
-        .copied()
-        .find(|r| caller.has_role_at(*r, Place { path: &place.path }));
-    let Some(role) = role else {
-        access::require_visible(caller, Place { path: &place.path }, "place")?;
-        return Err(AppError::new(
-            ErrorCode::Forbidden,
-            "reporting needs the grid_worker, inspector or supervisor role for this place",
-        )
-        .zh("上报问题需要本区域的网格员、督查组成员或督查办角色"));
-    };
+    let role = reporter_role(caller, &place)?;
     if let Some(existing) = issues::find(conn, id)? {
         return if is_replay(&existing, input, &caller.user_id) {
             Ok(false)
@@ -256,19 +264,8 @@ pub fn report_within(
             ))
         };
     }
-    match categories::find(conn, &input.category)? {
-        Some(c) if c.active => {}
-        _ => {
-            return Err(AppError::invalid_field(
-                "category",
-                format!(
-                    "unknown category `{}` (see GET /api/v1/issue-categories)",
-                    input.category
-                ),
-                format!("未知类别“{}”", input.category),
-            ));
-        }
-    }
+    let active = categories::find(conn, &input.category)?.is_some_and(|c| c.active);
+    require_category(active, &input.category)?;
     let origin = Origin {
         reporter: Some(&caller.user_id),
         role: role_name(role),
@@ -280,7 +277,38 @@ pub fn report_within(
     Ok(true)
 }
 
-fn role_name(role: Role) -> &'static str {
+/// The role `caller` reports in at `place` (404 if the place is invisible, 403 without one).
+pub fn reporter_role(caller: &Caller, place: &OrgUnitRow) -> Result<Role, AppError> {
+    let role = REPORTERS
+        .iter()
+        .copied()
+        .find(|r| caller.has_role_at(*r, Place { path: &place.path }));
+    match role {
+        Some(role) => Ok(role),
+        None => {
+            access::require_visible(caller, Place { path: &place.path }, "place")?;
+            Err(AppError::new(
+                ErrorCode::Forbidden,
+                "reporting needs the grid_worker, inspector or supervisor role for this place",
+            )
+            .zh("上报问题需要本区域的网格员、督查组成员或督查办角色"))
+        }
+    }
+}
+
+/// A new issue's category must exist and be active.
+pub fn require_category(active: bool, code: &str) -> Result<(), AppError> {
+    if active {
+        return Ok(());
+    }
+    Err(AppError::invalid_field(
+        "category",
+        format!("unknown category `{code}` (see GET /api/v1/issue-categories)"),
+        format!("未知类别“{code}”"),
+    ))
+}
+
+pub fn role_name(role: Role) -> &'static str {
     role.as_str()
 }
 

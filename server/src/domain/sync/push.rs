@@ -8,6 +8,7 @@
 //! without holding up the device's later mutations: it is applied when the last photo is stored,
 //! or when the phone resends it and the photos are there.
 
+use super::bulk::{self, PendingCreates};
 use super::devices;
 use crate::db::models::{ConflictRow, DeviceRow, SyncMutationRow};
 use crate::db::{DbConnection, issues, sync, write_transaction};
@@ -27,6 +28,7 @@ use closeout_sync_protocol::sync::{
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::HashMap;
 
 /// The batch as received: the envelope of each mutation is checked strictly, its body separately,
 /// so that one body this server does not understand is rejected alone instead of the batch.
@@ -108,10 +110,12 @@ pub fn push(
     let skew_ms = (clock.now.and_utc() - batch.sent_at).num_milliseconds();
     write_transaction(conn, |conn| {
         let mut device = devices::of_caller(conn, caller, clock.now)?;
+        let mut state = BatchState::read(conn, &device, &batch.mutations)?;
         let mut results = Vec::with_capacity(batch.mutations.len());
         for m in &batch.mutations {
-            results.push(process(conn, cx, &mut device, m)?);
+            results.push(process(conn, cx, &mut device, m, &mut state)?);
         }
+        state.creates.flush(conn, cx)?;
         crate::db::devices::record_push(conn, &device.id, device.last_seq, clock.now, skew_ms)?;
         Ok(PushResponse {
             results,
@@ -120,6 +124,58 @@ pub fn push(
             server_time: clock.now.and_utc(),
         })
     })
+}
+
+/// What a batch reads once: which of its mutations were processed before, whether the device
+/// has held mutations to drain, and the creates it writes together (`bulk`).
+struct BatchState {
+    /// Mutation records by id: those found at the start and those this batch made.
+    seen: HashMap<String, SyncMutationRow>,
+    /// The device may have held mutations (so progress must try to drain them).
+    held: bool,
+    creates: PendingCreates,
+}
+
+impl BatchState {
+    fn read(
+        conn: &mut DbConnection,
+        device: &DeviceRow,
+        mutations: &[RawMutation],
+    ) -> Result<Self, AppError> {
+        let ids: Vec<String> = mutations.iter().map(|m| m.id.clone()).collect();
+        let seen = sync::find_mutations(conn, &ids)?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
+        let new_issues: Vec<IssueId> = mutations
+            .iter()
+            .filter(|m| m.body.get("type").and_then(|t| t.as_str()) == Some("create_issue"))
+            .filter_map(|m| m.body.get("issue_id").and_then(|i| i.as_str()))
+            .filter_map(|i| uuid::Uuid::parse_str(i).ok().map(IssueId::from))
+            .collect();
+        Ok(Self {
+            seen,
+            held: !sync::held_seqs(conn, &device.id)?.is_empty(),
+            creates: PendingCreates::for_batch(conn, &new_issues)?,
+        })
+    }
+
+    /// The record of a mutation id, if it was processed (looked up in the database only for a
+    /// sequence number the device has passed, i.e. a possible replay).
+    fn seen(
+        &mut self,
+        conn: &mut DbConnection,
+        m: &RawMutation,
+        last_seq: i64,
+    ) -> Result<Option<SyncMutationRow>, AppError> {
+        if let Some(r) = self.seen.get(&m.id) {
+            return Ok(Some(r.clone()));
+        }
+        if m.seq as i64 <= last_seq {
+            return Ok(sync::find_mutation(conn, &m.id)?);
+        }
+        Ok(None)
+    }
 }
 
 /// Applies held mutations that the device's progress has reached.
@@ -142,10 +198,25 @@ fn process(
     cx: Context<'_>,
     device: &mut DeviceRow,
     m: &RawMutation,
+    state: &mut BatchState,
 ) -> Result<MutationResult, AppError> {
     let clock = cx.clock;
-    let seen = sync::find_mutation(conn, &m.id)?;
     let seq = m.seq as i64;
+    // A fresh create is checked in memory and written with the batch's others.
+    if seq == device.last_seq + 1
+        && !state.seen.contains_key(&m.id)
+        && let Some(r) = bulk_create(conn, cx, device, m, state)?
+    {
+        device.last_seq = seq;
+        if state.held {
+            state.creates.flush(conn, cx)?;
+            drain(conn, cx, device)?;
+        }
+        return Ok(r);
+    }
+    // Anything else sees the creates before it.
+    state.creates.flush(conn, cx)?;
+    let seen = state.seen(conn, m, device.last_seq)?;
     let skipped = seq <= device.last_seq
         && sync::backlog_status(conn, &device.id, seq)?.as_deref() == Some("skipped");
     match classify(m.seq, device.last_seq as u64, seen.is_some(), skipped) {
@@ -154,7 +225,9 @@ fn process(
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate without a record")))?;
             if seen.status == MutationStatus::Held.as_str() {
                 // Still waiting for photos: perhaps they are here now.
-                return retry_waiting(conn, cx, device, &seen);
+                let r = retry_waiting(conn, cx, device, &seen)?;
+                state.seen.remove(&m.id);
+                return Ok(r);
             }
             let original: MutationResult =
                 serde_json::from_str(&seen.result).map_err(AppError::internal)?;
@@ -174,6 +247,7 @@ fn process(
         Disposition::Hold => {
             let text = serde_json::to_string(m).map_err(AppError::internal)?;
             sync::hold(conn, &device.id, seq, &text, clock.now)?;
+            state.held = true;
             Ok(MutationResult {
                 message: Some(format!("waiting for seq {}", device.last_seq + 1)),
                 message_zh: Some(format!("等待序号 {} 到达", device.last_seq + 1)),
@@ -189,12 +263,41 @@ fn process(
         }
         Disposition::Apply => {
             let r = apply(conn, cx, device, m)?;
-            record(conn, device, m, &r, clock)?;
+            let row = record(conn, device, m, &r, clock)?;
+            state.seen.insert(row.id.clone(), row);
             device.last_seq = seq;
-            drain(conn, cx, device)?;
+            if state.held {
+                drain(conn, cx, device)?;
+            }
             Ok(r)
         }
     }
+}
+
+/// A fresh `create_issue` through [`PendingCreates`]: `None` if it is not one, or the ordinary path
+/// must handle it.
+fn bulk_create(
+    conn: &mut DbConnection,
+    cx: Context<'_>,
+    device: &DeviceRow,
+    m: &RawMutation,
+    state: &mut BatchState,
+) -> Result<Option<MutationResult>, AppError> {
+    if m.body.get("type").and_then(|t| t.as_str()) != Some("create_issue") {
+        return Ok(None);
+    }
+    let Ok(MutationBody::CreateIssue(body)) = serde_json::from_value(m.body.clone()) else {
+        return Ok(None);
+    };
+    let r = match state.creates.try_create(conn, cx, m, &body)? {
+        None => return Ok(None),
+        Some(Ok(_)) => bulk::applied(m),
+        Some(Err(refusal)) => refused(m, refusal),
+    };
+    let row = record_row(device, m, &r, cx.clock)?;
+    state.seen.insert(row.id.clone(), row.clone());
+    state.creates.record(row);
+    Ok(Some(r))
 }
 
 fn record(
@@ -203,29 +306,36 @@ fn record(
     m: &RawMutation,
     r: &MutationResult,
     clock: Clock,
-) -> Result<(), AppError> {
-    sync::insert_mutation(
-        conn,
-        &SyncMutationRow {
-            id: m.id.clone(),
-            device_id: device.id.clone(),
-            seq: m.seq as i64,
-            kind: m
-                .body
-                .get("type")
-                .and_then(|t| t.as_str())
-                .unwrap_or("?")
-                .to_owned(),
-            status: r.status.as_str().to_owned(),
-            result: serde_json::to_string(r).map_err(AppError::internal)?,
-            device_time: m.device_time.naive_utc(),
-            received_at: clock.now,
-        },
-    )?;
-    Ok(())
+) -> Result<SyncMutationRow, AppError> {
+    let row = record_row(device, m, r, clock)?;
+    sync::insert_mutation(conn, &row)?;
+    Ok(row)
 }
 
-fn result(m: &RawMutation, status: MutationStatus) -> MutationResult {
+fn record_row(
+    device: &DeviceRow,
+    m: &RawMutation,
+    r: &MutationResult,
+    clock: Clock,
+) -> Result<SyncMutationRow, AppError> {
+    Ok(SyncMutationRow {
+        id: m.id.clone(),
+        device_id: device.id.clone(),
+        seq: m.seq as i64,
+        kind: m
+            .body
+            .get("type")
+            .and_then(|t| t.as_str())
+            .unwrap_or("?")
+            .to_owned(),
+        status: r.status.as_str().to_owned(),
+        result: serde_json::to_string(r).map_err(AppError::internal)?,
+        device_time: m.device_time.naive_utc(),
+        received_at: clock.now,
+    })
+}
+
+pub(super) fn result(m: &RawMutation, status: MutationStatus) -> MutationResult {
     MutationResult {
         id: m.id.clone(),
         seq: m.seq,

@@ -227,3 +227,73 @@ async fn a_supervisor_releases_a_backlog_and_a_late_mutation_still_lands() {
     assert_eq!(statuses(&resp), ["applied"]);
     assert_eq!(issue_count(&app, &c).await, 2);
 }
+
+/// Creates in a batch are written together (domain::sync::bulk); what follows them in the batch
+/// must still see them, numbered in order, and a repeated issue id must still be recognised.
+#[tokio::test]
+async fn a_batch_of_creates_and_edits_lands_in_order_as_if_one_by_one() {
+    let app = TestApp::spawn().await;
+    let c = app.cast().await;
+    let (a, b, cc) = (
+        uuid::Uuid::now_v7().to_string(),
+        uuid::Uuid::now_v7().to_string(),
+        uuid::Uuid::now_v7().to_string(),
+    );
+    let mut clash = create(&cc, &c.places.village_a, "另一件事");
+    clash["description"] = json!("不同内容");
+    let batch = vec![
+        mutation(1, create(&a, &c.places.village_a, "甲")),
+        mutation(2, create(&b, &c.places.grid_a1, "乙")),
+        // An edit of a create from earlier in the same batch.
+        mutation(
+            3,
+            json!({"type": "update_issue", "issue_id": a, "base_version": 1, "fields": {"title": "甲（更正）"}}),
+        ),
+        mutation(4, create(&cc, &c.places.village_a, "丙")),
+        // The same report resent under a new mutation id, then a clash of issue ids.
+        mutation(5, create(&cc, &c.places.village_a, "丙")),
+        mutation(6, clash),
+        mutation(
+            7,
+            create(&uuid::Uuid::now_v7().to_string(), &c.places.village_a, "丁"),
+        ),
+    ];
+    let resp = push(&app, &c.worker_a, batch.clone()).await;
+    assert_eq!(
+        statuses(&resp),
+        [
+            "applied",
+            "applied",
+            "applied",
+            "applied",
+            "duplicate",
+            "rejected",
+            "applied"
+        ],
+        "{resp}"
+    );
+    assert_eq!(resp["results"][5]["code"], "issue_id_taken");
+    assert_eq!(resp["results"][2]["version"], 2);
+    let (seen, _, _) = pull_all(&app, &c.worker_a, None).await;
+    assert_eq!(seen[&a]["title"], "甲（更正）");
+    assert_eq!(seen[&a]["version"], 2);
+    let numbers: Vec<String> = [&a, &b, &cc]
+        .iter()
+        .map(|id| seen[*id]["ledger_no"].as_str().unwrap().to_owned())
+        .collect();
+    let year = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y");
+    assert_eq!(
+        numbers,
+        [
+            format!("{year}-0000001"),
+            format!("{year}-0000002"),
+            format!("{year}-0000003")
+        ]
+    );
+    assert_eq!(issue_count(&app, &c).await, 4);
+    // The whole batch again (a lost answer): every one a duplicate with its first result.
+    let again = push(&app, &c.worker_a, batch).await;
+    assert!(statuses(&again).iter().all(|s| s == "duplicate"), "{again}");
+    assert_eq!(again["results"][5]["original"]["code"], "issue_id_taken");
+    assert_eq!(issue_count(&app, &c).await, 4);
+}
