@@ -69,6 +69,10 @@ pub enum ErrorCode {
     IssueIdTaken,
     ConcurrentUpdate,
     InvalidTransition,
+    // Inspections
+    InspectionIdTaken,
+    TemplateArchived,
+    TemplateVersionUnknown,
     // Server side
     DatabaseUnavailable,
     Internal,
@@ -134,6 +138,9 @@ impl ErrorCode {
             Self::IssueIdTaken => "issue_id_taken",
             Self::ConcurrentUpdate => "concurrent_update",
             Self::InvalidTransition => "invalid_transition",
+            Self::InspectionIdTaken => "inspection_id_taken",
+            Self::TemplateArchived => "template_archived",
+            Self::TemplateVersionUnknown => "template_version_unknown",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::Internal => "internal",
         }
@@ -181,7 +188,10 @@ impl ErrorCode {
             | Self::EscalationAtTop
             | Self::Conflict
             | Self::NotAssigned
-            | Self::SequenceReused => 409,
+            | Self::SequenceReused
+            | Self::InspectionIdTaken
+            | Self::TemplateArchived => 409,
+            Self::TemplateVersionUnknown => 422,
             Self::TusVersionUnsupported => 412,
             Self::UploadOffsetMismatch => 409,
             Self::UploadBusy => 423,
@@ -263,6 +273,11 @@ impl ErrorCode {
                 "The issue was changed by someone else at the same moment; reload and retry"
             }
             Self::InvalidTransition => "The action is not possible in the issue's current state",
+            Self::InspectionIdTaken => {
+                "An inspection with this id exists for another template or place"
+            }
+            Self::TemplateArchived => "The checklist template is archived",
+            Self::TemplateVersionUnknown => "The checklist template has no such version",
             Self::DatabaseUnavailable => "The database is unavailable",
             Self::Internal => "Internal server error",
         }
@@ -329,6 +344,9 @@ impl ErrorCode {
             Self::IssueIdTaken => "该编号的问题已存在且内容不同",
             Self::ConcurrentUpdate => "问题刚被他人修改，请刷新后重试",
             Self::InvalidTransition => "问题当前状态下不能执行该操作",
+            Self::InspectionIdTaken => "该编号的督查已存在，且模板或地点不同",
+            Self::TemplateArchived => "该检查模板已停用",
+            Self::TemplateVersionUnknown => "检查模板没有该版本",
             Self::DatabaseUnavailable => "数据库暂不可用",
             Self::Internal => "服务器内部错误",
         }

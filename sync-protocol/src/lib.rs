@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod geo;
+pub mod inspection;
 pub mod issue;
 pub mod lifecycle;
 pub mod roles;

@@ -1,0 +1,539 @@
+//! Recording an inspection: the one code path behind `POST /api/v1/inspections` and the
+//! `record_inspection` sync mutation. Creates the inspection if its id is new, merges the header
+//! and the item results against what the server has (per item, `inspection::merge_results`),
+//! keeps clashes as conflicts, finishes it when asked, recomputes the total, and raises an issue
+//! for every failed item that has none yet. Sending the same content again changes nothing.
+
+use super::templates::content_of;
+use super::{failures, parse_uuid, require_inspector};
+use crate::db::inspections::{self as db, InspectionConflictRow, InspectionRow, ResultRow};
+use crate::db::{DbConnection, org_units, schedules, users};
+use crate::domain::access::Caller;
+use crate::domain::issues::Clock;
+use crate::domain::issues::report::{validate_position, validate_text};
+use crate::error::{AppError, ErrorCode};
+use crate::ids::{
+    DeviceId, InspectionConflictId, InspectionId, OrgUnitId, ScheduleId, TemplateId, UserId,
+};
+use chrono::NaiveDateTime;
+use closeout_sync_protocol::inspection::wire::{
+    InspectionHeader, InspectionState, RecordInspectionBody,
+};
+use closeout_sync_protocol::inspection::{
+    IncomingResult, ItemResult, StoredResult, TemplateContent, evaluate, merge_results,
+    normalize_result, total,
+};
+use closeout_sync_protocol::sync::merge_fields;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// Where a recording came from, for the conflicts it may leave.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub mutation_id: Option<&'a str>,
+    pub device_id: Option<&'a DeviceId>,
+    /// The phone's clock when the person recorded it.
+    pub device_time: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordOutcome {
+    pub id: InspectionId,
+    /// The inspection did not exist before.
+    pub created: bool,
+    /// Anything was written (false: a replay of content already there).
+    pub changed: bool,
+    pub version: i32,
+    pub conflicts: Vec<InspectionConflictId>,
+    pub issues_raised: usize,
+}
+
+pub const IN_PROGRESS: &str = "in_progress";
+pub const FINISHED: &str = "finished";
+
+pub fn state_of(row: &InspectionRow) -> InspectionState {
+    if row.state == FINISHED {
+        InspectionState::Finished
+    } else {
+        InspectionState::InProgress
+    }
+}
+
+pub fn team_of(row: &InspectionRow) -> Result<Vec<String>, AppError> {
+    serde_json::from_str(&row.team).map_err(AppError::internal)
+}
+
+/// Stored results by item key.
+pub fn stored_results(rows: &[ResultRow]) -> Result<BTreeMap<String, StoredResult>, AppError> {
+    rows.iter()
+        .map(|r| {
+            let result: ItemResult = serde_json::from_str(&r.result).map_err(AppError::internal)?;
+            Ok((r.item_key.clone(), StoredResult { rev: r.rev, result }))
+        })
+        .collect()
+}
+
+fn check_header(conn: &mut DbConnection, h: &InspectionHeader) -> Result<(), AppError> {
+    validate_text("header.site", &h.site, 0, 200)?;
+    if let Some(l) = &h.location {
+        validate_position(l.lat, l.lon, l.accuracy_m)?;
+        if let Some(a) = &l.address {
+            validate_text("header.location.address", a, 0, 300)?;
+        }
+    }
+    if h.team.len() > 20 {
+        return Err(AppError::invalid_field(
+            "header.team",
+            "at most 20 people",
+            "最多 20 人",
+        ));
+    }
+    for member in &h.team {
+        let id = UserId::from(parse_uuid("header.team", member)?);
+        if users::find(conn, &id)?.is_none_or(|u| !u.active) {
+            return Err(AppError::invalid_field(
+                "header.team",
+                format!("no active user {member}"),
+                format!("用户 {member} 不存在或已停用"),
+            ));
+        }
+    }
+    if let Some(unit) = &h.responsible_unit_id {
+        let id = OrgUnitId::from(parse_uuid("header.responsible_unit_id", unit)?);
+        if org_units::find(conn, &id)?.is_none() {
+            return Err(AppError::invalid_field(
+                "header.responsible_unit_id",
+                "no such unit",
+                "责任单位不存在",
+            ));
+        }
+    }
+    if let Some(user) = &h.responsible_user_id {
+        let id = UserId::from(parse_uuid("header.responsible_user_id", user)?);
+        if users::find(conn, &id)?.is_none_or(|u| !u.active) {
+            return Err(AppError::invalid_field(
+                "header.responsible_user_id",
+                "no such active user",
+                "责任人不存在或已停用",
+            ));
+        }
+    }
+    if let Some(schedule) = &h.schedule_id {
+        let id = ScheduleId::from(parse_uuid("header.schedule_id", schedule)?);
+        let fits = schedules::find(conn, &id)?.is_some_and(|s| {
+            s.place_id.as_str() == h.place_id.trim()
+                && s.template_id.as_str() == h.template_id.trim()
+        });
+        if !fits {
+            return Err(AppError::invalid_field(
+                "header.schedule_id",
+                "no schedule of this template at this place",
+                "该地点没有此模板的督查计划",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The header fields that merge like an issue's fields (first to arrive stands; an empty field
+/// is filled in; a different value is a conflict). `team` is merged as a union instead, and
+/// `started_at` takes the earliest.
+fn header_map(
+    site: &str,
+    location: Option<Value>,
+    mode: &str,
+    unit: Option<&str>,
+    user: Option<&str>,
+    schedule: Option<&str>,
+    summary: Option<&str>,
+) -> BTreeMap<String, Value> {
+    let text = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(|s| json!(s));
+    [
+        ("site", text(Some(site))),
+        ("location", location),
+        ("mode", Some(json!(mode))),
+        ("responsible_unit_id", text(unit)),
+        ("responsible_user_id", text(user)),
+        ("schedule_id", text(schedule)),
+        ("summary", text(summary)),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+    .collect()
+}
+
+fn row_location(row: &InspectionRow) -> Option<Value> {
+    match (row.lat, row.lon) {
+        (Some(lat), Some(lon)) => Some(
+            json!({"lat": lat, "lon": lon, "accuracy_m": row.accuracy_m, "address": row.address}),
+        ),
+        _ => None,
+    }
+}
+
+fn set_header_field(row: &mut InspectionRow, field: &str, value: &Value) -> Result<(), AppError> {
+    let text = || value.as_str().map(str::to_owned);
+    match field {
+        "site" => row.site = text().unwrap_or_default(),
+        "location" => {
+            let l: closeout_sync_protocol::sync::Location =
+                serde_json::from_value(value.clone()).map_err(AppError::internal)?;
+            (row.lat, row.lon, row.accuracy_m, row.address) =
+                (Some(l.lat), Some(l.lon), l.accuracy_m, l.address);
+        }
+        "mode" => row.mode = text().unwrap_or_default(),
+        "responsible_unit_id" => row.responsible_unit_id = text().map(|s| unit_id(&s)),
+        "responsible_user_id" => row.responsible_user_id = text().map(|s| user_id(&s)),
+        "schedule_id" => row.schedule_id = text(),
+        "summary" => row.summary = text(),
+        _ => {}
+    }
+    Ok(())
+}
+
+// Ids here were checked by `check_header` before they are stored.
+fn unit_id(s: &str) -> OrgUnitId {
+    OrgUnitId::from(uuid::Uuid::parse_str(s.trim()).unwrap_or(uuid::Uuid::nil()))
+}
+
+fn user_id(s: &str) -> UserId {
+    UserId::from(uuid::Uuid::parse_str(s.trim()).unwrap_or(uuid::Uuid::nil()))
+}
+
+fn normalize_items(
+    template: &TemplateContent,
+    body: &RecordInspectionBody,
+) -> Result<Vec<IncomingResult>, AppError> {
+    if body.items.len() > 200 {
+        return Err(AppError::invalid_field(
+            "items",
+            "at most 200 per request",
+            "每次最多 200 项",
+        ));
+    }
+    body.items
+        .iter()
+        .map(|entry| {
+            let item = template
+                .items
+                .iter()
+                .find(|i| i.key == entry.key)
+                .ok_or_else(|| {
+                    AppError::invalid_field(
+                        "items",
+                        format!("`{}` is not an item of this template version", entry.key),
+                        format!("“{}”不是该模板版本的检查项", entry.key),
+                    )
+                })?;
+            Ok(IncomingResult {
+                key: entry.key.clone(),
+                base_rev: entry.base_rev,
+                result: normalize_result(item, &entry.result).map_err(super::invalid)?,
+            })
+        })
+        .collect()
+}
+
+/// Records `body` as `caller` inside the caller's transaction.
+pub fn record_within(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    origin: Origin<'_>,
+    body: &RecordInspectionBody,
+    clock: Clock,
+) -> Result<RecordOutcome, AppError> {
+    let id = InspectionId::from(parse_uuid("inspection_id", &body.inspection_id)?);
+    let h = &body.header;
+    let place_id = OrgUnitId::from(parse_uuid("header.place_id", &h.place_id)?);
+    let template_id = TemplateId::from(parse_uuid("header.template_id", &h.template_id)?);
+    let place = org_units::find(conn, &place_id)?.ok_or_else(|| AppError::not_found("place"))?;
+    require_inspector(caller, &place.path)?;
+    let (template_row, template) = content_of(conn, &template_id, h.template_version)?;
+    let items = normalize_items(&template, body)?;
+    if body.finished_at.is_some_and(|f| f < h.started_at) {
+        return Err(AppError::invalid_field(
+            "finished_at",
+            "must not be before started_at",
+            "不得早于开始时间",
+        ));
+    }
+    if let Some(s) = &body.summary {
+        validate_text("summary", s, 0, 5000)?;
+    }
+    // Take the row's lock first (a no-op update), so that two phones' pushes of the same
+    // inspection on PostgreSQL apply one after the other instead of one failing.
+    db::lock(conn, &id)?;
+    let existing = db::find(conn, &id)?;
+    let created = existing.is_none();
+    let mut changed = created;
+    let mut conflicts = Vec::new();
+    let mut row = match existing {
+        Some(row) => {
+            if row.template_id != template_id
+                || row.template_version != h.template_version
+                || row.place_id != place_id
+            {
+                return Err(AppError::new(
+                    ErrorCode::InspectionIdTaken,
+                    format!("inspection {id} exists with another template, version or place"),
+                ));
+            }
+            row
+        }
+        None => {
+            if template_row.archived_at.is_some() {
+                return Err(AppError::new(
+                    ErrorCode::TemplateArchived,
+                    "the template is archived; new inspections must use another",
+                ));
+            }
+            check_header(conn, h)?;
+            let loc = h.location.as_ref();
+            let row = InspectionRow {
+                id: id.clone(),
+                template_id: template_id.clone(),
+                template_version: h.template_version,
+                place_id: place.id.clone(),
+                place_path: place.path.clone(),
+                mode: h.mode.as_str().to_owned(),
+                site: h.site.trim().to_owned(),
+                lat: loc.map(|l| l.lat),
+                lon: loc.map(|l| l.lon),
+                accuracy_m: loc.and_then(|l| l.accuracy_m),
+                address: loc.and_then(|l| l.address.clone()),
+                team: "[]".into(),
+                responsible_unit_id: h.responsible_unit_id.as_deref().map(unit_id),
+                responsible_user_id: h.responsible_user_id.as_deref().map(user_id),
+                schedule_id: h.schedule_id.as_ref().map(|s| s.trim().to_owned()),
+                state: IN_PROGRESS.into(),
+                started_at: h.started_at.naive_utc(),
+                finished_at: None,
+                finished_on: None,
+                summary: None,
+                score: 0.0,
+                max_score: 0.0,
+                created_by: caller.user_id.clone(),
+                version: 0,
+                created_at: clock.now,
+                updated_at: clock.now,
+            };
+            db::insert(
+                conn,
+                &InspectionRow {
+                    version: 1,
+                    ..row.clone()
+                },
+            )?;
+            InspectionRow { version: 1, ..row }
+        }
+    };
+    let previous_version = row.version;
+
+    // The header: team as a union, started_at the earliest, the rest merged field by field.
+    let mut team = team_of(&row)?;
+    for member in h
+        .team
+        .iter()
+        .map(|m| m.trim().to_owned())
+        .chain([caller.user_id.to_string()])
+    {
+        if !team.contains(&member) {
+            if !created && member != caller.user_id.as_str() {
+                check_header(
+                    conn,
+                    &InspectionHeader {
+                        team: vec![member.clone()],
+                        ..h.clone()
+                    },
+                )?;
+            }
+            team.push(member);
+            changed = true;
+        }
+    }
+    team.sort();
+    row.team = serde_json::to_string(&team).map_err(AppError::internal)?;
+    if h.started_at.naive_utc() < row.started_at {
+        row.started_at = h.started_at.naive_utc();
+        changed = true;
+    }
+    if !created {
+        let incoming = header_map(
+            &h.site,
+            h.location.as_ref().map(|l| json!(l)),
+            h.mode.as_str(),
+            h.responsible_unit_id.as_deref(),
+            h.responsible_user_id.as_deref(),
+            h.schedule_id.as_deref(),
+            body.summary.as_deref(),
+        );
+        let unit = row.responsible_unit_id.as_ref().map(|u| u.to_string());
+        let user = row.responsible_user_id.as_ref().map(|u| u.to_string());
+        let current = header_map(
+            &row.site,
+            row_location(&row),
+            &row.mode,
+            unit.as_deref(),
+            user.as_deref(),
+            row.schedule_id.as_deref(),
+            row.summary.as_deref(),
+        );
+        let set_on_server: Vec<String> = current.keys().cloned().collect();
+        let merge = merge_fields(&incoming, &current, &set_on_server);
+        if !merge.apply.is_empty() {
+            check_header(conn, h)?;
+        }
+        for (field, value) in &merge.apply {
+            set_header_field(&mut row, field, value)?;
+            changed = true;
+        }
+        for (field, value, server) in merge.conflicts {
+            conflicts.push(conflict(
+                conn,
+                caller,
+                origin,
+                &row,
+                "header",
+                &field,
+                json!({"value": value}),
+                json!({"value": server, "version": row.version}),
+                clock,
+            )?);
+        }
+    } else if let Some(s) = &body.summary {
+        row.summary = Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    }
+
+    // The items, merged one by one against their stored revision.
+    let mut stored = stored_results(&db::results_of(conn, &id)?)?;
+    let merge = merge_results(&items, &stored);
+    for key in &merge.apply {
+        let Some(incoming) = items.iter().rev().find(|i| &i.key == key) else {
+            continue;
+        };
+        let Some(item) = template.items.iter().find(|i| &i.key == key) else {
+            continue;
+        };
+        let rev = stored.get(key).map_or(1, |s| s.rev + 1);
+        let e = evaluate(item, &incoming.result);
+        db::save_result(
+            conn,
+            &ResultRow {
+                inspection_id: id.clone(),
+                item_key: key.clone(),
+                rev,
+                result: serde_json::to_string(&incoming.result).map_err(AppError::internal)?,
+                score: e.score,
+                max_score: e.max,
+                failed: e.failed,
+                recorded_by: caller.user_id.clone(),
+                device_time: origin.device_time,
+                recorded_at: clock.now,
+            },
+        )?;
+        stored.insert(
+            key.clone(),
+            StoredResult {
+                rev,
+                result: incoming.result.clone(),
+            },
+        );
+        changed = true;
+    }
+    for key in &merge.conflicts {
+        let (Some(incoming), Some(server)) =
+            (items.iter().rev().find(|i| &i.key == key), stored.get(key))
+        else {
+            continue;
+        };
+        conflicts.push(conflict(
+            conn,
+            caller,
+            origin,
+            &row,
+            "item",
+            key,
+            json!({"result": incoming.result, "base_rev": incoming.base_rev}),
+            json!({"result": server.result, "rev": server.rev}),
+            clock,
+        )?);
+    }
+
+    if let Some(finished_at) = body.finished_at
+        && row.state != FINISHED
+    {
+        row.state = FINISHED.into();
+        row.finished_at = Some(finished_at.naive_utc());
+        row.finished_on = Some(clock.day_of(finished_at.naive_utc()));
+        changed = true;
+    }
+    let results: BTreeMap<String, ItemResult> = stored
+        .iter()
+        .map(|(k, s)| (k.clone(), s.result.clone()))
+        .collect();
+    let t = total(&template, &results);
+    if (t.score, t.max_score) != (row.score, row.max_score) {
+        (row.score, row.max_score) = (t.score, t.max_score);
+        changed = true;
+    }
+    if changed {
+        // A new inspection was inserted at version 1 above and stays at 1.
+        row.version = if created { 1 } else { previous_version + 1 };
+        row.updated_at = clock.now;
+        if !db::update_if_version(conn, &row, previous_version)? {
+            return Err(AppError::new(
+                ErrorCode::ConcurrentUpdate,
+                "the inspection changed at the same moment; send it again",
+            ));
+        }
+    }
+    let issues_raised = if row.state == FINISHED {
+        failures::raise(conn, caller, &row, &template, &results, clock)?
+    } else {
+        0
+    };
+    Ok(RecordOutcome {
+        id,
+        created,
+        changed,
+        version: row.version,
+        conflicts,
+        issues_raised,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn conflict(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    origin: Origin<'_>,
+    row: &InspectionRow,
+    kind: &str,
+    field: &str,
+    incoming: Value,
+    current: Value,
+    clock: Clock,
+) -> Result<InspectionConflictId, AppError> {
+    let id = InspectionConflictId::generate();
+    db::insert_conflict(
+        conn,
+        &InspectionConflictRow {
+            id: id.clone(),
+            inspection_id: row.id.clone(),
+            place_path: row.place_path.clone(),
+            kind: kind.into(),
+            field: field.into(),
+            mutation_id: origin.mutation_id.map(str::to_owned),
+            device_id: origin.device_id.cloned(),
+            user_id: caller.user_id.clone(),
+            incoming: incoming.to_string(),
+            current_value: current.to_string(),
+            created_at: clock.now,
+            resolved_at: None,
+            resolved_by: None,
+            resolution: None,
+            resolution_comment: None,
+        },
+    )?;
+    Ok(id)
+}
