@@ -3,6 +3,7 @@
 //! schedules and missed occurrences, rankings with hand-checked figures, and who may do what.
 
 mod issues;
+mod photos;
 mod rankings;
 mod recording;
 mod schedules;

@@ -383,3 +383,37 @@ async fn templates_export_and_import_as_json() {
         "nothing of the refused import was written"
     );
 }
+
+#[test]
+fn servers_starting_at_once_seed_the_default_templates_once() {
+    use std::sync::{Arc, Barrier};
+    let env = closeout_tests::TestEnv::new();
+    let n = 4;
+    let barrier = Arc::new(Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let (settings, barrier) = (env.settings.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                closeout::startup::open_database(&settings)
+                    .map(|_| ())
+                    .map_err(|e| format!("{e:#}"))
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap().unwrap();
+    }
+    let db = env.db();
+    let mut conn = db.get().unwrap();
+    let all = closeout::db::templates::list_current(&mut conn, true).unwrap();
+    assert_eq!(all.len(), 8);
+    for (t, _) in &all {
+        assert_eq!(
+            closeout::db::templates::versions_of(&mut conn, &t.id)
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+}
