@@ -120,10 +120,11 @@ fn check_header(conn: &mut DbConnection, h: &InspectionHeader) -> Result<(), App
     }
     if let Some(schedule) = &h.schedule_id {
         let id = ScheduleId::from(parse_uuid("header.schedule_id", schedule)?);
-        let fits = schedules::find(conn, &id)?.is_some_and(|s| {
-            s.place_id.as_str() == h.place_id.trim()
-                && s.template_id.as_str() == h.template_id.trim()
-        });
+        // Compared as UUIDs: a phone may spell them in upper case.
+        let place = OrgUnitId::from(parse_uuid("header.place_id", &h.place_id)?);
+        let template = TemplateId::from(parse_uuid("header.template_id", &h.template_id)?);
+        let fits = schedules::find(conn, &id)?
+            .is_some_and(|s| s.place_id == place && s.template_id == template);
         if !fits {
             return Err(AppError::invalid_field(
                 "header.schedule_id",
@@ -198,6 +199,12 @@ fn unit_id(s: &str) -> OrgUnitId {
 
 fn user_id(s: &str) -> UserId {
     UserId::from(uuid::Uuid::parse_str(s.trim()).unwrap_or(uuid::Uuid::nil()))
+}
+
+/// A UUID in the one spelling stored (lower case, hyphenated), so comparisons are identity.
+fn canonical(s: &str) -> String {
+    uuid::Uuid::parse_str(s.trim())
+        .map_or_else(|_| s.trim().to_owned(), |u| u.hyphenated().to_string())
 }
 
 fn normalize_items(
@@ -304,7 +311,7 @@ pub fn record_within(
                 team: "[]".into(),
                 responsible_unit_id: h.responsible_unit_id.as_deref().map(unit_id),
                 responsible_user_id: h.responsible_user_id.as_deref().map(user_id),
-                schedule_id: h.schedule_id.as_ref().map(|s| s.trim().to_owned()),
+                schedule_id: h.schedule_id.as_deref().map(canonical),
                 state: IN_PROGRESS.into(),
                 started_at: h.started_at.naive_utc(),
                 finished_at: None,
@@ -313,18 +320,12 @@ pub fn record_within(
                 score: 0.0,
                 max_score: 0.0,
                 created_by: caller.user_id.clone(),
-                version: 0,
+                version: 1,
                 created_at: clock.now,
                 updated_at: clock.now,
             };
-            db::insert(
-                conn,
-                &InspectionRow {
-                    version: 1,
-                    ..row.clone()
-                },
-            )?;
-            InspectionRow { version: 1, ..row }
+            db::insert(conn, &row)?;
+            row
         }
     };
     let previous_version = row.version;
@@ -334,7 +335,7 @@ pub fn record_within(
     for member in h
         .team
         .iter()
-        .map(|m| m.trim().to_owned())
+        .map(|m| user_id(m).to_string())
         .chain([caller.user_id.to_string()])
     {
         if !team.contains(&member) {
@@ -358,13 +359,18 @@ pub fn record_within(
         changed = true;
     }
     if !created {
+        let (in_unit, in_user, in_schedule) = (
+            h.responsible_unit_id.as_deref().map(canonical),
+            h.responsible_user_id.as_deref().map(canonical),
+            h.schedule_id.as_deref().map(canonical),
+        );
         let incoming = header_map(
             &h.site,
             h.location.as_ref().map(|l| json!(l)),
             h.mode.as_str(),
-            h.responsible_unit_id.as_deref(),
-            h.responsible_user_id.as_deref(),
-            h.schedule_id.as_deref(),
+            in_unit.as_deref(),
+            in_user.as_deref(),
+            in_schedule.as_deref(),
             body.summary.as_deref(),
         );
         let unit = row.responsible_unit_id.as_ref().map(|u| u.to_string());
