@@ -8,6 +8,7 @@ pub mod conflicts;
 pub mod deductions;
 pub mod defaults;
 pub mod failures;
+pub mod header;
 pub mod queries;
 pub mod record;
 pub mod schedules;
