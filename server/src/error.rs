@@ -71,6 +71,10 @@ pub enum ErrorCode {
     InvalidTransition,
     PhotosPending,
     EvidenceFlagged,
+    // Inspections
+    InspectionIdTaken,
+    TemplateArchived,
+    TemplateVersionUnknown,
     // Server side
     DatabaseUnavailable,
     Internal,
@@ -138,6 +142,9 @@ impl ErrorCode {
             Self::InvalidTransition => "invalid_transition",
             Self::PhotosPending => "photos_pending",
             Self::EvidenceFlagged => "evidence_flagged",
+            Self::InspectionIdTaken => "inspection_id_taken",
+            Self::TemplateArchived => "template_archived",
+            Self::TemplateVersionUnknown => "template_version_unknown",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::Internal => "internal",
         }
@@ -187,7 +194,10 @@ impl ErrorCode {
             | Self::EscalationAtTop
             | Self::Conflict
             | Self::NotAssigned
-            | Self::SequenceReused => 409,
+            | Self::SequenceReused
+            | Self::InspectionIdTaken
+            | Self::TemplateArchived => 409,
+            Self::TemplateVersionUnknown => 422,
             Self::TusVersionUnsupported => 412,
             Self::UploadOffsetMismatch => 409,
             Self::UploadBusy => 423,
@@ -273,6 +283,11 @@ impl ErrorCode {
             Self::EvidenceFlagged => {
                 "The evidence checks flag the after-photos; give an override_reason to close out"
             }
+            Self::InspectionIdTaken => {
+                "An inspection with this id exists for another template or place"
+            }
+            Self::TemplateArchived => "The checklist template is archived",
+            Self::TemplateVersionUnknown => "The checklist template has no such version",
             Self::DatabaseUnavailable => "The database is unavailable",
             Self::Internal => "Internal server error",
         }
@@ -341,6 +356,9 @@ impl ErrorCode {
             Self::InvalidTransition => "问题当前状态下不能执行该操作",
             Self::PhotosPending => "所需照片尚未上传完成",
             Self::EvidenceFlagged => "整改后照片存在疑点，须说明理由方可销号",
+            Self::InspectionIdTaken => "该编号的督查已存在，且模板或地点不同",
+            Self::TemplateArchived => "该检查模板已停用",
+            Self::TemplateVersionUnknown => "检查模板没有该版本",
             Self::DatabaseUnavailable => "数据库暂不可用",
             Self::Internal => "服务器内部错误",
         }

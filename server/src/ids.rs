@@ -81,3 +81,23 @@ id_type!(
     /// A sync conflict kept for supervisors.
     ConflictId
 );
+id_type!(
+    /// A checklist template (the same id across its versions).
+    TemplateId
+);
+id_type!(
+    /// An inspection (督查), made on a phone.
+    InspectionId
+);
+id_type!(
+    /// A conflict between phones on an inspection.
+    InspectionConflictId
+);
+id_type!(
+    /// A cadence of inspections at a place.
+    ScheduleId
+);
+id_type!(
+    /// Points taken off a place's ranking (错报、漏报、瞒报).
+    DeductionId
+);

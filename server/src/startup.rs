@@ -36,6 +36,11 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<Db> {
     } else {
         tracing::info!(database = %target.describe(), ?applied, "applied migrations");
     }
+    let seeded = crate::domain::inspections::defaults::seed(&mut *db.get()?, crate::domain::now())
+        .map_err(|e| anyhow::anyhow!("seeding the default checklist templates: {e}"))?;
+    if seeded > 0 {
+        tracing::info!(seeded, "added the default checklist templates");
+    }
     Ok(db)
 }
 

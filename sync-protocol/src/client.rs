@@ -6,6 +6,7 @@
 //! `/sync/push` → `on_push`; GET `/sync/pull?cursor=` → `on_pull` until `has_more` is false. Persist
 //! the whole engine (serde) after every step: the sequence counter and outbox must survive restarts.
 
+use crate::inspection::wire::InspectionSnapshot;
 use crate::lifecycle::{IssueState, rule};
 use crate::sync::{
     Change, IssueSnapshot, Mutation, MutationBody, MutationResult, PROTOCOL_VERSION, PullResponse,
@@ -27,6 +28,9 @@ pub struct ClientEngine {
     store: BTreeMap<String, IssueSnapshot>,
     cursor: Option<String>,
     acknowledged_seq: u64,
+    /// The server's state of every inspection the user may see, as last pulled.
+    #[serde(default)]
+    inspections: BTreeMap<String, InspectionSnapshot>,
 }
 
 impl ClientEngine {
@@ -83,11 +87,19 @@ impl ClientEngine {
     pub fn on_pull(&mut self, page: &PullResponse) {
         if page.reset {
             self.store.clear();
+            self.inspections.clear();
         }
         for change in &page.changes {
             match change {
                 Change::Upsert { issue, .. } => {
                     self.store.insert(issue.id.clone(), (**issue).clone());
+                }
+                Change::UpsertInspection { inspection, .. } => {
+                    self.inspections
+                        .insert(inspection.id.clone(), (**inspection).clone());
+                }
+                Change::Delete { entity, id, .. } if entity == "inspection" => {
+                    self.inspections.remove(id);
                 }
                 Change::Delete { id, .. } => {
                     self.store.remove(id);
@@ -113,6 +125,28 @@ impl ClientEngine {
     /// The server's state as last pulled.
     pub fn store(&self) -> &BTreeMap<String, IssueSnapshot> {
         &self.store
+    }
+
+    /// The inspections as last pulled.
+    pub fn inspections(&self) -> &BTreeMap<String, InspectionSnapshot> {
+        &self.inspections
+    }
+
+    /// Pending item results the person recorded, newest last, over the pulled inspections:
+    /// (inspection id, item key) → the result the phone shows until the server answers.
+    pub fn pending_results(&self) -> BTreeMap<(String, String), crate::inspection::ItemResult> {
+        let mut out = BTreeMap::new();
+        for m in &self.outbox {
+            if let MutationBody::RecordInspection(b) = &m.body {
+                for item in &b.items {
+                    out.insert(
+                        (b.inspection_id.clone(), item.key.clone()),
+                        item.result.clone(),
+                    );
+                }
+            }
+        }
+        out
     }
 
     pub fn acknowledged_seq(&self) -> u64 {
@@ -181,6 +215,8 @@ impl ClientEngine {
                         }
                     }
                 }
+                // Inspections are not issues: see `pending_results`.
+                MutationBody::RecordInspection(_) => {}
             }
         }
         view

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod evidence;
 pub mod geo;
+pub mod inspection;
 pub mod issue;
 pub mod lifecycle;
 pub mod roles;

@@ -1,6 +1,7 @@
 //! The sync wire format (version 1): what a phone pushes, what it pulls, and the per-field merge
 //! rule. See docs/sync-protocol.md for the full contract.
 
+use crate::inspection::wire::{InspectionSnapshot, RecordInspectionBody};
 use crate::issue::{IssueSource, Severity};
 use crate::lifecycle::{IssueState, Position, TransitionRequest};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -45,6 +46,8 @@ pub enum MutationBody {
     UpdateIssue(UpdateIssueBody),
     /// An action on an issue (assign, submit, comment, …): the lifecycle's `TransitionRequest`.
     Transition(TransitionBody),
+    /// Create, fill in (per item) and finish an inspection (`crate::inspection`).
+    RecordInspection(RecordInspectionBody),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -230,12 +233,28 @@ pub struct IssueSnapshot {
 pub enum Change {
     /// Store this (replacing what the phone had).
     Upsert { seq: i64, issue: Box<IssueSnapshot> },
+    /// Store this inspection (replacing what the phone had).
+    UpsertInspection {
+        seq: i64,
+        inspection: Box<InspectionSnapshot>,
+    },
     /// Drop it: it left the user's scope (or was deleted).
     Delete {
         seq: i64,
         entity: String,
         id: String,
     },
+}
+
+impl Change {
+    /// Its place in the change feed.
+    pub fn seq(&self) -> i64 {
+        match self {
+            Self::Upsert { seq, .. }
+            | Self::UpsertInspection { seq, .. }
+            | Self::Delete { seq, .. } => *seq,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

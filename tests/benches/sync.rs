@@ -97,46 +97,45 @@ fn grow(app: &TestApp, place_id: &str, count: usize) {
     .unwrap();
     let now = Utc::now().naive_utc();
     for chunk in (0..count).collect::<Vec<_>>().chunks(10_000) {
-        write_transaction(&mut conn, |conn| -> Result<(), diesel::result::Error> {
-            for &n in chunk {
-                closeout::db::issues::insert(
-                    conn,
-                    &IssueRow {
-                        id: IssueId::generate(),
-                        ledger_scope_id: place.id.clone(),
-                        ledger_no: format!("2025-{:07}", n + 1),
-                        title: format!("历史问题{n}"),
-                        description: String::new(),
-                        category: "other".into(),
-                        severity: "minor".into(),
-                        source: "grid_patrol".into(),
-                        place_id: place.id.clone(),
-                        place_path: place.path.clone(),
-                        lat: None,
-                        lon: None,
-                        accuracy_m: None,
-                        address: None,
-                        reporter_id: None,
-                        responsible_unit_id: None,
-                        responsible_unit_path: None,
-                        responsible_user_id: None,
-                        target: None,
-                        deadline: None,
-                        extension_deadline: None,
-                        extension_reason: None,
-                        escalation_level: 0,
-                        reopen_count: 0,
-                        state: "closed".into(),
-                        duplicate_of: None,
-                        version: 1,
-                        assigned_at: None,
-                        closed_at: Some(now),
-                        created_at: now,
-                        updated_at: now,
-                    },
-                )?;
-            }
-            Ok(())
+        let rows: Vec<IssueRow> = chunk
+            .iter()
+            .map(|&n| IssueRow {
+                id: IssueId::generate(),
+                ledger_scope_id: place.id.clone(),
+                ledger_no: format!("2025-{:07}", n + 1),
+                title: format!("历史问题{n}"),
+                description: String::new(),
+                category: "other".into(),
+                severity: "minor".into(),
+                source: "grid_patrol".into(),
+                place_id: place.id.clone(),
+                place_path: place.path.clone(),
+                lat: None,
+                lon: None,
+                accuracy_m: None,
+                address: None,
+                reporter_id: None,
+                responsible_unit_id: None,
+                responsible_unit_path: None,
+                responsible_user_id: None,
+                target: None,
+                deadline: None,
+                extension_deadline: None,
+                extension_reason: None,
+                escalation_level: 0,
+                reopen_count: 0,
+                state: "closed".into(),
+                duplicate_of: None,
+                version: 1,
+                assigned_at: None,
+                closed_at: Some(now),
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        // Multi-row inserts, each issue with its change-feed entry, as a push writes them.
+        write_transaction(&mut conn, |conn| {
+            closeout::db::issues::insert_many(conn, &rows, &[])
         })
         .unwrap();
     }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod categories;
 pub mod devices;
 pub mod extract;
+pub mod inspections;
 pub mod issues;
 pub mod middleware;
 pub mod openapi;
@@ -13,9 +14,11 @@ pub mod org_units;
 pub mod photos;
 pub mod problem;
 pub mod reports;
+pub mod schedules;
 pub mod state;
 pub mod stream;
 pub mod sync;
+pub mod templates;
 pub mod uploads;
 pub mod users;
 
@@ -109,6 +112,47 @@ pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi
                 .service(web::resource("/reports/ledger").get(reports::ledger_export))
                 .service(web::resource("/reports/stats").get(reports::stats))
                 .service(web::resource("/reports/bulletin").get(reports::bulletin))
-                .service(web::resource("/reports/album").get(reports::album)),
+                .service(web::resource("/reports/album").get(reports::album))
+                .service(web::resource("/reports/rankings").get(reports::rankings))
+                .service(
+                    web::resource("/checklist-templates")
+                        .get(templates::list)
+                        .post(templates::create),
+                )
+                .service(web::resource("/checklist-templates/export").get(templates::export))
+                .service(web::resource("/checklist-templates/import").post(templates::import))
+                .service(
+                    web::resource("/checklist-templates/{id}")
+                        .get(templates::get_one)
+                        .put(templates::update),
+                )
+                .service(
+                    web::resource("/checklist-templates/{id}/archive").post(templates::archive),
+                )
+                .service(
+                    web::resource("/checklist-templates/{id}/restore").post(templates::restore),
+                )
+                .service(
+                    web::resource("/inspections")
+                        .get(inspections::list)
+                        .post(inspections::record),
+                )
+                .service(web::resource("/inspections/{id}").get(inspections::get_one))
+                .service(
+                    web::resource("/inspection-schedules")
+                        .get(schedules::list)
+                        .post(schedules::create),
+                )
+                .service(
+                    web::resource("/inspection-schedules/occurrences").get(schedules::occurrences),
+                )
+                .service(
+                    web::resource("/inspection-schedules/{id}/archive").post(schedules::archive),
+                )
+                .service(
+                    web::resource("/deductions")
+                        .get(schedules::list_deductions)
+                        .post(schedules::create_deduction),
+                ),
         );
 }

@@ -10,6 +10,7 @@ use crate::domain::reports::album;
 use crate::domain::reports::bulletin::{self, Bulletin};
 use crate::domain::reports::ledger::{self as ledger_data, Office};
 use crate::domain::reports::period::Period;
+use crate::domain::reports::rankings::{self, Rankings};
 use crate::domain::reports::stats::{self, Stats};
 use crate::error::{AppError, ErrorCode};
 use crate::ids::{IssueId, OrgUnitId};
@@ -311,4 +312,35 @@ pub async fn album(
         _ => "整改前后对比图册".to_owned(),
     };
     Ok(printable(crate::reports::album::render(&data, &title)))
+}
+
+/// Rankings (排名) of the child places of `parent` for a period: the mean inspection percentage
+/// (a missed scheduled inspection counts as 0 %) minus deductions (错报、漏报、瞒报). See
+/// docs/inspections.md for the rule.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/rankings",
+    tag = "reports",
+    params(StatsParams),
+    responses(
+        (status = 200, body = Rankings),
+        (status = 400, body = super::problem::Problem),
+        (status = 404, description = "parent outside the caller's places", body = super::problem::Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn rankings(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    query: web::Query<StatsParams>,
+) -> Result<web::Json<Rankings>, AppError> {
+    let clock = state.clock();
+    let q = query.into_inner();
+    let period = q.period(clock.today)?;
+    let parent = q.parent.map(OrgUnitId::from);
+    let r = state
+        .db
+        .run(move |conn| rankings::compute(conn, &caller.0, parent, period, clock))
+        .await?;
+    Ok(web::Json(r))
 }

@@ -116,3 +116,30 @@ pub fn latest(conn: &mut DbConnection) -> QueryResult<i64> {
         .select(change_counter::value)
         .first(conn)
 }
+
+/// Appends an entry for an entity other than an issue (an inspection) written in this
+/// transaction: seen by whoever sees `place_path`.
+pub fn record(
+    conn: &mut DbConnection,
+    entity: &str,
+    entity_id: &str,
+    place_path: &str,
+    changed_at: chrono::NaiveDateTime,
+) -> QueryResult<i64> {
+    let seq: i64 = diesel::update(change_counter::table.find(1))
+        .set(change_counter::value.eq(change_counter::value + 1))
+        .returning(change_counter::value)
+        .get_result(conn)?;
+    diesel::insert_into(change_feed::table)
+        .values(&ChangeRow {
+            seq,
+            entity: entity.into(),
+            entity_id: entity_id.into(),
+            place_path: place_path.into(),
+            unit_path: None,
+            previous_unit_path: None,
+            changed_at,
+        })
+        .execute(conn)?;
+    Ok(seq)
+}

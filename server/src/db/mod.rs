@@ -5,6 +5,7 @@ pub mod categories;
 pub mod changes;
 pub mod connection;
 pub mod devices;
+pub mod inspections;
 pub mod issues;
 pub mod ledger_numbers;
 pub mod migrate;
@@ -12,8 +13,10 @@ pub mod models;
 pub mod org_units;
 pub mod photos;
 pub mod refresh_tokens;
+pub mod schedules;
 pub mod schema;
 pub mod sync;
+pub mod templates;
 pub mod users;
 
 /// Rows per multi-row INSERT: the widest table (issues, 31 columns) stays well under SQLite's

@@ -259,12 +259,144 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    checklist_templates (id) {
+        id -> Text,
+        code -> Text,
+        current_version -> Integer,
+        archived_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    checklist_template_versions (template_id, version) {
+        template_id -> Text,
+        version -> Integer,
+        name -> Text,
+        content -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inspections (id) {
+        id -> Text,
+        template_id -> Text,
+        template_version -> Integer,
+        place_id -> Text,
+        place_path -> Text,
+        mode -> Text,
+        site -> Text,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        accuracy_m -> Nullable<Double>,
+        address -> Nullable<Text>,
+        team -> Text,
+        responsible_unit_id -> Nullable<Text>,
+        responsible_user_id -> Nullable<Text>,
+        schedule_id -> Nullable<Text>,
+        state -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        finished_on -> Nullable<Date>,
+        summary -> Nullable<Text>,
+        score -> Double,
+        max_score -> Double,
+        created_by -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inspection_results (inspection_id, item_key) {
+        inspection_id -> Text,
+        item_key -> Text,
+        rev -> Integer,
+        result -> Text,
+        score -> Double,
+        max_score -> Double,
+        failed -> Bool,
+        recorded_by -> Text,
+        device_time -> Nullable<Timestamp>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inspection_issues (inspection_id, item_key) {
+        inspection_id -> Text,
+        item_key -> Text,
+        issue_id -> Text,
+        assignment -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inspection_conflicts (id) {
+        id -> Text,
+        inspection_id -> Text,
+        place_path -> Text,
+        kind -> Text,
+        field -> Text,
+        mutation_id -> Nullable<Text>,
+        device_id -> Nullable<Text>,
+        user_id -> Text,
+        incoming -> Text,
+        current_value -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<Text>,
+        resolution -> Nullable<Text>,
+        resolution_comment -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    inspection_schedules (id) {
+        id -> Text,
+        place_id -> Text,
+        place_path -> Text,
+        template_id -> Text,
+        cadence -> Text,
+        team -> Text,
+        starts_on -> Date,
+        ends_on -> Nullable<Date>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        archived_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    deductions (id) {
+        id -> Text,
+        place_id -> Text,
+        place_path -> Text,
+        kind -> Text,
+        points -> Double,
+        reason -> Text,
+        occurred_on -> Date,
+        issue_id -> Nullable<Text>,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(role_assignments -> users (user_id));
 diesel::joinable!(issue_events -> issues (issue_id));
 diesel::joinable!(role_assignments -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(uploads -> users (user_id));
 diesel::joinable!(photo_attachments -> photos (photo_sha256));
+diesel::joinable!(checklist_template_versions -> checklist_templates (template_id));
+diesel::joinable!(inspection_results -> inspections (inspection_id));
+diesel::joinable!(inspection_issues -> inspections (inspection_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     org_units,
@@ -284,4 +416,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     uploads,
     photos,
     photo_attachments,
+    checklist_templates,
+    checklist_template_versions,
+    inspections,
+    inspection_results,
+    inspection_issues,
+    inspection_conflicts,
+    inspection_schedules,
+    deductions,
 );

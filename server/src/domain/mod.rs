@@ -5,6 +5,7 @@ pub mod access;
 pub mod accounts;
 pub mod categories;
 pub mod evidence;
+pub mod inspections;
 pub mod issues;
 pub mod photos;
 pub mod places;

@@ -301,8 +301,20 @@ pub fn can_read(
         return Ok(());
     }
     // Otherwise readable by whoever may see an issue the photo was uploaded for (by its place, or
-    // as the unit it is assigned to). Attachments without an owner stay the uploader's.
+    // as the unit it is assigned to), or the inspection it was uploaded for (by its place).
+    // Attachments without an owner stay the uploader's.
     for attachment in q::attachments_of(conn, &photo.sha256)? {
+        // An inspection's photos: whoever may see the inspection (by its place).
+        if let (Some("inspection"), Some(owner)) = (
+            attachment.owner_kind.as_deref(),
+            attachment.owner_id.as_deref(),
+        ) && let Ok(id) = uuid::Uuid::parse_str(owner)
+            && let Some(inspection) =
+                crate::db::inspections::find(conn, &crate::ids::InspectionId::from(id))?
+            && super::inspections::can_see(caller, &inspection)
+        {
+            return Ok(());
+        }
         let (Some("issue"), Some(owner)) = (
             attachment.owner_kind.as_deref(),
             attachment.owner_id.as_deref(),

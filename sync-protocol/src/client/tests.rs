@@ -287,3 +287,89 @@ fn classify_covers_every_case() {
     assert_eq!(classify(3, 9, false, false), Disposition::SequenceReused);
     assert_eq!(classify(3, 9, false, true), Disposition::Apply);
 }
+
+#[test]
+fn inspections_are_stored_from_pulls_dropped_by_tombstones_and_pending_results_shown() {
+    use crate::inspection::ItemResult;
+    use crate::inspection::wire::*;
+    let snapshot = InspectionSnapshot {
+        id: "insp-1".into(),
+        template_id: "t".into(),
+        template_version: 1,
+        place_id: "p".into(),
+        mode: InspectionMode::Scheduled,
+        site: String::new(),
+        location: None,
+        team: vec![],
+        responsible_unit_id: None,
+        responsible_user_id: None,
+        schedule_id: None,
+        started_at: DateTime::UNIX_EPOCH,
+        finished_at: None,
+        summary: None,
+        state: InspectionState::InProgress,
+        items: BTreeMap::new(),
+        score: 0.0,
+        max_score: 40.0,
+        percent: Some(0.0),
+        version: 1,
+        updated_at: DateTime::UNIX_EPOCH,
+    };
+    let page = |changes: Vec<Change>| PullResponse {
+        changes,
+        cursor: "c".into(),
+        has_more: false,
+        reset: false,
+        acknowledged_seq: 0,
+        server_time: DateTime::UNIX_EPOCH,
+    };
+    let mut engine = ClientEngine::new();
+    engine.on_pull(&page(vec![Change::UpsertInspection {
+        seq: 1,
+        inspection: Box::new(snapshot.clone()),
+    }]));
+    assert_eq!(engine.inspections().get("insp-1"), Some(&snapshot));
+    assert!(engine.store().is_empty(), "an inspection is not an issue");
+    engine.enqueue(
+        "m1".into(),
+        DateTime::UNIX_EPOCH,
+        MutationBody::RecordInspection(RecordInspectionBody {
+            inspection_id: "insp-1".into(),
+            header: InspectionHeader {
+                template_id: "t".into(),
+                template_version: 1,
+                place_id: "p".into(),
+                mode: InspectionMode::Scheduled,
+                site: String::new(),
+                location: None,
+                team: vec![],
+                responsible_unit_id: None,
+                responsible_user_id: None,
+                schedule_id: None,
+                started_at: DateTime::UNIX_EPOCH,
+            },
+            items: vec![ItemEntry {
+                key: "clean".into(),
+                base_rev: 0,
+                result: ItemResult {
+                    value: serde_json::json!(true),
+                    ..ItemResult::default()
+                },
+            }],
+            finished_at: None,
+            summary: None,
+        }),
+    );
+    let pending = engine.pending_results();
+    assert_eq!(
+        pending[&("insp-1".to_owned(), "clean".to_owned())].value,
+        serde_json::json!(true)
+    );
+    assert_eq!(engine.view().len(), 0, "the issue view ignores inspections");
+    engine.on_pull(&page(vec![Change::Delete {
+        seq: 2,
+        entity: "inspection".into(),
+        id: "insp-1".into(),
+    }]));
+    assert!(engine.inspections().is_empty());
+}

@@ -22,6 +22,8 @@ use closeout_sync_protocol::Role;
 pub struct Clock {
     pub now: NaiveDateTime,
     pub today: NaiveDate,
+    /// The office's offset from UTC, to put other moments on its calendar.
+    pub utc_offset_hours: i32,
 }
 
 impl Clock {
@@ -29,7 +31,13 @@ impl Clock {
         Self {
             now,
             today: (now + Duration::hours(i64::from(utc_offset_hours))).date(),
+            utc_offset_hours,
         }
+    }
+
+    /// The office's calendar day of a moment (UTC).
+    pub fn day_of(&self, t: NaiveDateTime) -> NaiveDate {
+        (t + Duration::hours(i64::from(self.utc_offset_hours))).date()
     }
 
     pub fn system(utc_offset_hours: i32) -> Self {

@@ -27,9 +27,15 @@ pub fn detail(
         .into_iter()
         .map(view::event)
         .collect::<Result<Vec<_>, _>>()?;
+    let inspection =
+        crate::db::inspections::link_of_issue(conn, id)?.map(|l| view::InspectionLink {
+            inspection_id: l.inspection_id,
+            item_key: l.item_key,
+        });
     Ok(IssueDetail {
         issue: view::issue(row, clock.today)?,
         history,
+        inspection,
     })
 }
 

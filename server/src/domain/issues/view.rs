@@ -88,6 +88,16 @@ pub struct IssueDetail {
     pub issue: Issue,
     /// Every step, oldest first. Append-only.
     pub history: Vec<IssueEvent>,
+    /// The inspection item whose failure raised this issue, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inspection: Option<InspectionLink>,
+}
+
+/// Where an issue raised by an inspection came from.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InspectionLink {
+    pub inspection_id: crate::ids::InspectionId,
+    pub item_key: String,
 }
 
 pub const ESCALATION_NAMES_ZH: [&str; 5] = ["无", "催办", "通报", "约谈", "问责"];

@@ -7,4 +7,5 @@ pub mod bulletin;
 pub mod ledger;
 pub mod names;
 pub mod period;
+pub mod rankings;
 pub mod stats;

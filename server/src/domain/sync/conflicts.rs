@@ -1,13 +1,15 @@
 //! Conflicts kept from sync, for supervisors: listed until resolved; resolving is itself a step of
 //! the issue's history (with the phone's photos, so they stay on the record).
 
+use crate::db::inspections::InspectionConflictRow;
 use crate::db::models::{ConflictRow, IssueEventRow};
 use crate::db::{DbConnection, issues, sync, write_transaction};
 use crate::domain::access::{self, Caller};
+use crate::domain::inspections::conflicts as inspection_conflicts;
 use crate::domain::issues::edit::write_edit;
 use crate::domain::issues::{Clock, roles_for};
 use crate::error::{AppError, ErrorCode};
-use crate::ids::{ConflictId, DeviceId, IssueId, UserId};
+use crate::ids::{ConflictId, DeviceId, InspectionConflictId, InspectionId, IssueId, UserId};
 use closeout_sync_protocol::Role;
 use closeout_sync_protocol::sync::IssueFields;
 use serde::{Deserialize, Serialize};
@@ -17,9 +19,14 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Conflict {
     pub id: ConflictId,
-    pub issue_id: IssueId,
+    /// The issue it is about (null for an inspection's conflict).
+    pub issue_id: Option<IssueId>,
+    /// The inspection it is about (absent for an issue's conflict).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inspection_id: Option<InspectionId>,
     /// `field`: the same field edited on the server and on a phone; `transition`: an action the
-    /// issue had moved past by the time it arrived.
+    /// issue had moved past by the time it arrived; `inspection_item` / `inspection_header`: an
+    /// inspection's item (or header field) recorded differently on two phones from the same base.
     pub kind: String,
     pub field: Option<String>,
     /// What the phone sent (for transitions: the whole request, photos included).
@@ -28,8 +35,8 @@ pub struct Conflict {
     /// What the server had, which stood.
     #[schema(value_type = Object)]
     pub current: Value,
-    pub mutation_id: String,
-    pub device_id: DeviceId,
+    pub mutation_id: Option<String>,
+    pub device_id: Option<DeviceId>,
     pub user_id: UserId,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -43,11 +50,12 @@ fn view(row: ConflictRow) -> Result<Conflict, AppError> {
         incoming: serde_json::from_str(&row.incoming).map_err(AppError::internal)?,
         current: serde_json::from_str(&row.current_value).map_err(AppError::internal)?,
         id: row.id,
-        issue_id: row.issue_id,
+        issue_id: Some(row.issue_id),
+        inspection_id: None,
         kind: row.kind,
         field: row.field,
-        mutation_id: row.mutation_id,
-        device_id: row.device_id,
+        mutation_id: Some(row.mutation_id),
+        device_id: Some(row.device_id),
         user_id: row.user_id,
         created_at: row.created_at.and_utc(),
         resolved_at: row.resolved_at.map(|t| t.and_utc()),
@@ -65,10 +73,37 @@ pub fn list(
     limit: i64,
 ) -> Result<Vec<Conflict>, AppError> {
     let subtrees = access::require_any(caller, Role::Supervisor)?;
-    sync::list_conflicts(conn, &subtrees, !all, limit)?
+    let mut list = sync::list_conflicts(conn, &subtrees, !all, limit)?
         .into_iter()
         .map(view)
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    for row in inspection_conflicts::list(conn, &subtrees, all, limit)? {
+        list.push(from_inspection(row)?);
+    }
+    list.sort_by_key(|c| c.created_at);
+    list.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(list)
+}
+
+/// An inspection's conflict in the ledger's conflict list.
+fn from_inspection(row: InspectionConflictRow) -> Result<Conflict, AppError> {
+    Ok(Conflict {
+        id: ConflictId::from(uuid::Uuid::parse_str(row.id.as_str()).map_err(AppError::internal)?),
+        issue_id: None,
+        inspection_id: Some(row.inspection_id),
+        kind: format!("inspection_{}", row.kind),
+        field: Some(row.field),
+        incoming: serde_json::from_str(&row.incoming).map_err(AppError::internal)?,
+        current: serde_json::from_str(&row.current_value).map_err(AppError::internal)?,
+        mutation_id: row.mutation_id,
+        device_id: row.device_id,
+        user_id: row.user_id,
+        created_at: row.created_at.and_utc(),
+        resolved_at: row.resolved_at.map(|t| t.and_utc()),
+        resolved_by: row.resolved_by,
+        resolution: row.resolution,
+        resolution_comment: row.resolution_comment,
+    })
 }
 
 /// How a supervisor settles a conflict.
@@ -95,6 +130,21 @@ pub fn resolve(
     req: ResolveRequest,
     clock: Clock,
 ) -> Result<Conflict, AppError> {
+    let inspection_conflict =
+        InspectionConflictId::from(uuid::Uuid::parse_str(id.as_str()).map_err(AppError::internal)?);
+    if inspection_conflicts::exists(conn, &inspection_conflict)? {
+        inspection_conflicts::resolve(
+            conn,
+            caller,
+            &inspection_conflict,
+            req.resolution,
+            req.comment.as_deref(),
+            clock,
+        )?;
+        let row = crate::db::inspections::find_conflict(conn, &inspection_conflict)?
+            .ok_or_else(|| AppError::not_found("conflict"))?;
+        return from_inspection(row);
+    }
     write_transaction(conn, |conn| {
         let conflict =
             sync::find_conflict(conn, id)?.ok_or_else(|| AppError::not_found("conflict"))?;

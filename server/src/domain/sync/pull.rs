@@ -107,6 +107,9 @@ pub fn pull(
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next = rows.last().map_or(after, |r| r.seq);
+    let (inspection_rows, rows): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .partition(|r| r.entity == crate::db::inspections::ENTITY);
     // One entry per entity per page: its latest.
     let mut latest: HashMap<String, i64> = HashMap::new();
     for r in &rows {
@@ -122,7 +125,7 @@ pub fn pull(
         .collect();
     let mut entries: Vec<(i64, &String)> = latest.iter().map(|(id, seq)| (*seq, id)).collect();
     entries.sort();
-    let changes = entries
+    let mut changes: Vec<Change> = entries
         .into_iter()
         .map(
             |(seq, id)| match found.get(id).filter(|row| can_see(caller, row)) {
@@ -138,6 +141,12 @@ pub fn pull(
             },
         )
         .collect();
+    changes.extend(crate::domain::inspections::sync::changes(
+        conn,
+        caller,
+        &inspection_rows,
+    )?);
+    changes.sort_by_key(Change::seq);
     Ok(PullResponse {
         changes,
         cursor: format!("1.{next}.{scope}"),

@@ -486,6 +486,9 @@ fn apply_body(
                 ..result(m, MutationStatus::Applied)
             })
         }
+        MutationBody::RecordInspection(b) => {
+            crate::domain::inspections::sync::apply(conn, caller, &device.id, m, b, clock)
+        }
     }
 }
 
