@@ -214,13 +214,17 @@ fn work(rng: &mut Rng, phone: &Phone, cast: &Cast, n: usize) -> MutationBody {
             }
         }
         Role::Responsible => {
-            if let Some(id) = pick(IssueState::Assigned, rng) {
+            let submit_first = rng.chance(50);
+            if let (false, Some(id)) = (submit_first, pick(IssueState::Assigned, rng)) {
                 return transition(id, TransitionRequest::new(ActionKind::Acknowledge));
             }
             if let Some(id) = pick(IssueState::Rectifying, rng) {
                 let mut r = TransitionRequest::new(ActionKind::Submit);
                 r.photos = vec![format!("{:064x}", rng.next())];
                 return transition(id, r);
+            }
+            if let Some(id) = pick(IssueState::Assigned, rng) {
+                return transition(id, TransitionRequest::new(ActionKind::Acknowledge));
             }
         }
         _ => {
@@ -344,11 +348,6 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
             if rng.chance(35) {
                 continue; // no signal this round
             }
-            // Photos go before or after the text, as the upload queue happens to run.
-            let photos_first = rng.chance(50);
-            if photos_first {
-                upload_photos(app, &mut phones[d], &mut report).await;
-            }
             let sent_at = Utc::now() + phones[d].skew;
             let batch = phones[d]
                 .engine
@@ -396,7 +395,9 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
                     phones[d].engine.on_push(&r);
                 }
             }
-            if !photos_first {
+            // The photo queue runs after the text, sometimes only on a later round with signal:
+            // a submit then waits on the server for its photo.
+            if rng.chance(50) {
                 upload_photos(app, &mut phones[d], &mut report).await;
             }
             if rng.chance(60) {

@@ -286,7 +286,7 @@ fn bulk_create(
     if m.body.get("type").and_then(|t| t.as_str()) != Some("create_issue") {
         return Ok(None);
     }
-    let Ok(MutationBody::CreateIssue(body)) = serde_json::from_value(m.body.clone()) else {
+    let Ok(MutationBody::CreateIssue(body)) = MutationBody::deserialize(&m.body) else {
         return Ok(None);
     };
     let r = match state.creates.try_create(conn, cx, m, &body)? {
@@ -381,7 +381,7 @@ fn apply(
     device: &DeviceRow,
     m: &RawMutation,
 ) -> Result<MutationResult, AppError> {
-    let body: MutationBody = match serde_json::from_value(m.body.clone()) {
+    let body: MutationBody = match MutationBody::deserialize(&m.body) {
         Ok(b) => b,
         Err(e) => {
             return Ok(refused(
