@@ -163,6 +163,9 @@ pub fn create(
     }
     let length_i =
         i64::try_from(length).map_err(|_| AppError::new(ErrorCode::PhotoTooLarge, "too large"))?;
+    if let (Some(kind), Some(id)) = (&declared.owner_kind, &declared.owner_id) {
+        require_owner_visible(conn, caller, kind, id)?;
+    }
     crate::db::write_transaction(conn, |conn| {
         let pending = q::unfinished_bytes(conn, &caller.user_id, super::now())?;
         let quota = i64::try_from(policy.user_quota_bytes).unwrap_or(i64::MAX);
@@ -196,6 +199,32 @@ pub fn create(
         q::insert_upload(conn, &row)?;
         Ok(row)
     })
+}
+
+/// A photo may name as its owner an issue or inspection the uploader can see, or one the server
+/// does not know yet (its mutation may still be in the phone's outbox: photos never wait for
+/// text). Naming someone else's is refused as if it did not exist, so no one can attach
+/// "evidence" to, or raise a reuse flag on, an issue they may not see.
+fn require_owner_visible(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    kind: &str,
+    id: &str,
+) -> Result<(), AppError> {
+    let Ok(uuid) = uuid::Uuid::parse_str(id) else {
+        return Ok(()); // validate() refused it already
+    };
+    let visible = match kind {
+        "issue" => crate::db::issues::find(conn, &crate::ids::IssueId::from(uuid))?
+            .is_none_or(|issue| super::issues::can_see(caller, &issue)),
+        _ => crate::db::inspections::find(conn, &crate::ids::InspectionId::from(uuid))?
+            .is_none_or(|inspection| super::inspections::can_see(caller, &inspection)),
+    };
+    if visible {
+        Ok(())
+    } else {
+        Err(AppError::not_found(kind))
+    }
 }
 
 /// The caller's own upload, or 404 (another person's upload looks like no upload).

@@ -170,3 +170,60 @@ async fn each_check_flags_the_photo_it_is_about() {
         .await;
     assert_problem(status, &body, 404, "not_found");
 }
+
+#[tokio::test]
+async fn a_photo_cannot_be_attached_to_an_issue_the_uploader_may_not_see() {
+    let app = TestApp::spawn().await;
+    let c = app.cast().await;
+    let issue = app
+        .report(&c.worker_a, &c.places.village_a, "村A问题")
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bytes = closeout_tests::photos::fresh_jpeg();
+    // Village B's worker names village A's issue: refused as if it did not exist, nothing stored,
+    // and so no reuse flag can be planted on A's issue.
+    let metadata = metadata_for(
+        &bytes,
+        &[
+            ("purpose", "before"),
+            ("owner_kind", "issue"),
+            ("owner_id", &issue),
+        ],
+    );
+    let res = app
+        .upload_bytes(&c.worker_b.access, &bytes, &metadata)
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND, "{:?}", res.body);
+    assert_eq!(res.body["code"], "not_found");
+    let (status, _) = app
+        .get(
+            &format!("/api/v1/photos/{}/meta", sha256_hex(&bytes)),
+            &c.worker_b.access,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // An issue the server does not know yet (still in the phone's outbox) is fine.
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let metadata = metadata_for(
+        &bytes,
+        &[
+            ("purpose", "before"),
+            ("owner_kind", "issue"),
+            ("owner_id", &unknown),
+        ],
+    );
+    let res = app
+        .upload_bytes(&c.worker_b.access, &bytes, &metadata)
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{:?}", res.body);
+    // And the issue's own reporter attaches to it as before.
+    app.upload_for(
+        &c.worker_a.access,
+        &closeout_tests::photos::fresh_jpeg(),
+        "before",
+        &issue,
+    )
+    .await;
+}
