@@ -7,6 +7,7 @@ use crate::db::photos::{self as q, AttachmentRow, PhotoRow, UploadRow};
 use crate::db::{Db, DbConnection, write_transaction};
 use crate::error::{AppError, ErrorCode};
 use crate::ids::{UploadId, UserId};
+use crate::media::pool::ProcessingPool;
 use crate::media::{self, Limits, Rejection};
 use crate::settings::{PhotoSettings, Settings};
 use crate::storage::PhotoStore;
@@ -26,7 +27,7 @@ pub struct PhotoService {
     pub thumbnail_sizes: Vec<u32>,
     pub policy: UploadPolicy,
     busy: Mutex<HashSet<UploadId>>,
-    processing: tokio::sync::Semaphore,
+    processing: ProcessingPool,
     storing: tokio::sync::Semaphore,
 }
 
@@ -65,7 +66,7 @@ impl PhotoService {
                 expiry_secs: p.upload_expiry_secs,
             },
             busy: Mutex::new(HashSet::new()),
-            processing: tokio::sync::Semaphore::new(workers.max(1)),
+            processing: ProcessingPool::new(workers)?,
             storing: tokio::sync::Semaphore::new(4 * workers.max(1)),
         })
     }
@@ -164,17 +165,14 @@ impl PhotoService {
         sha256: String,
     ) -> Result<PhotoRow, AppError> {
         let processed = {
-            // Decoding is CPU and memory: at most `processing_concurrency` at once.
-            let _permit = self
-                .processing
-                .acquire()
-                .await
-                .map_err(AppError::internal)?;
+            // Decoding is CPU and memory: at most `processing_concurrency` at once, on the
+            // pool's own threads.
             let path = staging.to_path_buf();
             let (limits, sizes) = (self.limits, self.thumbnail_sizes.clone());
-            tokio::task::spawn_blocking(move || media::process(&path, limits, &sizes))
+            self.processing
+                .run(move || media::process(&path, limits, &sizes))
                 .await
-                .map_err(AppError::internal)?
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("photo processing stopped")))?
         };
         let processed = match processed {
             Ok(p) => p,
