@@ -437,6 +437,21 @@ impl fmt::Display for AppError {
 
 impl std::error::Error for AppError {}
 
+impl AppError {
+    /// A concurrent transaction wrote the same key first (PostgreSQL: both checked, both
+    /// inserted) or the database refused to serialize: redoing the work will see the winner.
+    pub fn is_write_race(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        matches!(
+            self.source.as_ref().and_then(|s| s.downcast_ref::<Error>()),
+            Some(Error::DatabaseError(
+                DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure,
+                _
+            ))
+        )
+    }
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};

@@ -108,6 +108,26 @@ pub fn push(
     check(&batch)?;
     batch.mutations.sort_by_key(|m| m.seq);
     let skew_ms = (clock.now.and_utc() - batch.sent_at).num_milliseconds();
+    // Two phones pushing the same new issue or inspection at the same moment both find it
+    // missing and both insert it; the loser's transaction fails on the key. Redone, the batch
+    // sees the winner's row and answers as for a replay. (SQLite serializes writers: no race.)
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match push_once(conn, cx, &batch, skew_ms) {
+            Err(e) if e.is_write_race() && attempts < 3 => continue,
+            outcome => return outcome,
+        }
+    }
+}
+
+fn push_once(
+    conn: &mut DbConnection,
+    cx: Context<'_>,
+    batch: &PushBatch,
+    skew_ms: i64,
+) -> Result<PushResponse, AppError> {
+    let (caller, clock) = (cx.caller, cx.clock);
     write_transaction(conn, |conn| {
         let mut device = devices::of_caller(conn, caller, clock.now)?;
         let mut state = BatchState::read(conn, &device, &batch.mutations)?;

@@ -297,3 +297,30 @@ async fn a_batch_of_creates_and_edits_lands_in_order_as_if_one_by_one() {
     assert_eq!(again["results"][5]["original"]["code"], "issue_id_taken");
     assert_eq!(issue_count(&app, &c).await, 4);
 }
+
+/// Two phones of one grid worker pushing the same new issue at the same moment (the report was
+/// shared between them): on PostgreSQL both transactions find it missing and insert it; the
+/// loser must not get a 500, but the answer of a replay.
+#[tokio::test]
+async fn the_same_new_issue_pushed_from_two_phones_at_once_is_created_once() {
+    let app = TestApp::spawn().await;
+    let c = app.cast().await;
+    let phone_a = app
+        .login(&c.worker_a.username, &c.worker_a.password, "phone-a")
+        .await;
+    let phone_b = app
+        .login(&c.worker_a.username, &c.worker_a.password, "phone-b")
+        .await;
+    for round in 1..=10u64 {
+        let id = uuid::Uuid::now_v7().to_string();
+        let body = create(&id, &c.places.village_a, &format!("同一问题{round}"));
+        let (a, b) = tokio::join!(
+            push(&app, &phone_a, vec![mutation(round, body.clone())]),
+            push(&app, &phone_b, vec![mutation(round, body)]),
+        );
+        let mut got = [statuses(&a)[0].clone(), statuses(&b)[0].clone()];
+        got.sort();
+        assert_eq!(got, ["applied", "duplicate"], "round {round}: {a} {b}");
+    }
+    assert_eq!(issue_count(&app, &c).await, 10);
+}
