@@ -53,13 +53,24 @@ pub fn hold(
     mutation: &str,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    let exists = backlog_status(conn, device, seq)?.is_some();
-    if !exists {
+    keep(conn, device, seq, "held", mutation, at)
+}
+
+/// Puts a mutation in the backlog with `status` unless that sequence number is there already.
+fn keep(
+    conn: &mut DbConnection,
+    device: &DeviceId,
+    seq: i64,
+    status: &str,
+    mutation: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    if backlog_status(conn, device, seq)?.is_none() {
         diesel::insert_into(sync_backlog::table)
             .values((
                 sync_backlog::device_id.eq(device),
                 sync_backlog::seq.eq(seq),
-                sync_backlog::status.eq("held"),
+                sync_backlog::status.eq(status),
                 sync_backlog::mutation.eq(mutation),
                 sync_backlog::received_at.eq(at),
             ))
@@ -77,18 +88,7 @@ pub fn wait_for_photos(
     mutation: &str,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    if backlog_status(conn, device, seq)?.is_none() {
-        diesel::insert_into(sync_backlog::table)
-            .values((
-                sync_backlog::device_id.eq(device),
-                sync_backlog::seq.eq(seq),
-                sync_backlog::status.eq(WAITING_FOR_PHOTOS),
-                sync_backlog::mutation.eq(mutation),
-                sync_backlog::received_at.eq(at),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+    keep(conn, device, seq, WAITING_FOR_PHOTOS, mutation, at)
 }
 
 /// Backlog status of a mutation waiting for photos.

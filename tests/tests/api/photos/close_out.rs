@@ -284,11 +284,8 @@ async fn a_submission_is_refused_until_its_after_photos_have_arrived() {
     assert_eq!(body["state"], "submitted");
 }
 
-#[tokio::test]
-async fn an_offline_submit_waits_for_its_photo_without_holding_up_the_queue() {
-    let app = TestApp::spawn().await;
-    let c = app.cast().await;
-    let id = rectifying(&app, &c).await;
+/// The bureau's phone, and an after-photo it took but has not uploaded yet.
+async fn phone_with_unsent_photo(app: &TestApp, c: &Cast) -> (TestUser, Vec<u8>, String) {
     let phone = app
         .login(
             &c.responsible.username,
@@ -298,6 +295,15 @@ async fn an_offline_submit_waits_for_its_photo_without_holding_up_the_queue() {
         .await;
     let bytes = fresh_jpeg();
     let sha = sha256_hex(&bytes);
+    (phone, bytes, sha)
+}
+
+#[tokio::test]
+async fn an_offline_submit_waits_for_its_photo_without_holding_up_the_queue() {
+    let app = TestApp::spawn().await;
+    let c = app.cast().await;
+    let id = rectifying(&app, &c).await;
+    let (phone, bytes, sha) = phone_with_unsent_photo(&app, &c).await;
     let submit = mutation(
         1,
         json!({"type": "transition", "issue_id": id, "request": {"action": "submit", "photos": [sha], "comment": "已清理"}}),
@@ -362,15 +368,7 @@ async fn a_waiting_submit_that_the_issue_moved_past_becomes_a_conflict_with_its_
     let app = TestApp::spawn().await;
     let c = app.cast().await;
     let id = rectifying(&app, &c).await;
-    let phone = app
-        .login(
-            &c.responsible.username,
-            &c.responsible.password,
-            "bureau-phone",
-        )
-        .await;
-    let bytes = fresh_jpeg();
-    let sha = sha256_hex(&bytes);
+    let (phone, bytes, sha) = phone_with_unsent_photo(&app, &c).await;
     let resp = push(
         &app,
         &phone,
