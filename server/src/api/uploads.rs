@@ -6,7 +6,7 @@
 use super::extract::Authenticated;
 use super::state::AppState;
 use crate::db::photos::UploadRow;
-use crate::domain::sync::push;
+use crate::domain::sync::waiting;
 use crate::domain::uploads;
 use crate::error::{AppError, ErrorCode};
 use crate::ids::UploadId;
@@ -539,7 +539,7 @@ async fn photo_arrived(state: &AppState, sha256: &str) {
     let (sha, clock, evidence) = (sha256.to_owned(), state.clock(), state.evidence());
     let released = state
         .db
-        .run(move |conn| push::release_waiting_for(conn, &sha, clock, evidence))
+        .run(move |conn| waiting::release_waiting_for(conn, &sha, clock, evidence))
         .await;
     match released {
         Ok(0) => {}

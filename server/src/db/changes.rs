@@ -19,17 +19,22 @@ pub fn record_issue(
     let previous =
         previous_unit_path.filter(|p| Some(*p) != issue.responsible_unit_path.as_deref());
     diesel::insert_into(change_feed::table)
-        .values(&ChangeRow {
-            seq,
-            entity: "issue".into(),
-            entity_id: issue.id.to_string(),
-            place_path: issue.place_path.clone(),
-            unit_path: issue.responsible_unit_path.clone(),
-            previous_unit_path: previous.map(str::to_owned),
-            changed_at: issue.updated_at,
-        })
+        .values(&issue_change(issue, seq, previous))
         .execute(conn)?;
     Ok(seq)
+}
+
+/// The feed entry of an issue written as change `seq`.
+fn issue_change(issue: &IssueRow, seq: i64, previous_unit_path: Option<&str>) -> ChangeRow {
+    ChangeRow {
+        seq,
+        entity: "issue".into(),
+        entity_id: issue.id.to_string(),
+        place_path: issue.place_path.clone(),
+        unit_path: issue.responsible_unit_path.clone(),
+        previous_unit_path: previous_unit_path.map(str::to_owned),
+        changed_at: issue.updated_at,
+    }
 }
 
 /// Takes `count` sequence numbers and returns the last (the first is `last - count + 1`). The
@@ -51,15 +56,7 @@ pub fn record_new_issues(conn: &mut DbConnection, issues: &[IssueRow]) -> QueryR
     let rows: Vec<ChangeRow> = issues
         .iter()
         .zip(first..)
-        .map(|(issue, seq)| ChangeRow {
-            seq,
-            entity: "issue".into(),
-            entity_id: issue.id.to_string(),
-            place_path: issue.place_path.clone(),
-            unit_path: issue.responsible_unit_path.clone(),
-            previous_unit_path: None,
-            changed_at: issue.updated_at,
-        })
+        .map(|(issue, seq)| issue_change(issue, seq, None))
         .collect();
     super::insert_rows!(conn, change_feed::table, rows)?;
     Ok(())

@@ -191,8 +191,7 @@ pub fn new_rows(
         lon: row.lon,
         accuracy_m: row.accuracy_m,
         photos: serde_json::to_string(&input.photos).map_err(AppError::internal)?,
-        data: serde_json::json!({ "ledger_no": row.ledger_no, "import": origin.import })
-            .to_string(),
+        data: first_event_data(&row.ledger_no, origin.import.as_ref()),
         ..IssueEventRow::new(
             &id,
             1,
@@ -210,7 +209,13 @@ pub fn new_rows(
 /// The ledger number of a new issue in the office's current year, once numbers are known.
 pub fn renumber(row: &mut IssueRow, event: &mut IssueEventRow, number: i32, clock: Clock) {
     row.ledger_no = format!("{}-{number:07}", clock.today.year());
-    event.data = serde_json::json!({ "ledger_no": row.ledger_no, "import": null }).to_string();
+    event.data = first_event_data(&row.ledger_no, None);
+}
+
+/// What the first history event of an issue records: its ledger number and, for an import, where
+/// it came from.
+fn first_event_data(ledger_no: &str, import: Option<&serde_json::Value>) -> String {
+    serde_json::json!({ "ledger_no": ledger_no, "import": import }).to_string()
 }
 
 pub fn validate(input: &NewIssue) -> Result<(), AppError> {

@@ -225,6 +225,6 @@ impl PendingCreates {
 pub fn applied(m: &RawMutation) -> MutationResult {
     MutationResult {
         version: Some(1),
-        ..super::push::result(m, closeout_sync_protocol::sync::MutationStatus::Applied)
+        ..super::apply::result(m, closeout_sync_protocol::sync::MutationStatus::Applied)
     }
 }

@@ -2,8 +2,10 @@
 //! pulling the change feed (scoped, with tombstones), and resolving conflicts. The wire format and
 //! merge rule are `closeout_sync_protocol::sync`; docs/sync-protocol.md is the contract.
 
+mod apply;
 mod bulk;
 pub mod conflicts;
 pub mod devices;
 pub mod pull;
 pub mod push;
+pub mod waiting;

@@ -4,30 +4,25 @@
 //! and the queue moves on; a failure of the server itself rolls the whole batch back, so a retry
 //! finds nothing half-applied.
 //!
-//! A `submit` whose after-photos have not arrived waits for them (`held`, code `photos_pending`)
-//! without holding up the device's later mutations: it is applied when the last photo is stored,
-//! or when the phone resends it and the photos are there.
+//! How one mutation is applied is `apply`; a `submit` waiting for its photos is `waiting`.
 
+use super::apply::{apply, refused, result};
 use super::bulk::{self, PendingCreates};
 use super::devices;
-use crate::db::models::{ConflictRow, DeviceRow, SyncMutationRow};
-use crate::db::{DbConnection, issues, sync, write_transaction};
+use super::waiting::retry_waiting;
+use crate::db::models::{DeviceRow, SyncMutationRow};
+use crate::db::{DbConnection, sync, write_transaction};
 use crate::domain::access::Caller;
 use crate::domain::evidence::EvidencePolicy;
-use crate::domain::issues::edit::{self, Origin};
-use crate::domain::issues::report::{self, NewIssue};
-use crate::domain::issues::view::Location;
-use crate::domain::issues::{Clock, transitions};
+use crate::domain::issues::Clock;
 use crate::error::{AppError, ErrorCode};
-use crate::ids::{ConflictId, IssueId, OrgUnitId};
+use crate::ids::IssueId;
 use chrono::{DateTime, Utc};
 use closeout_sync_protocol::sync::{
     Disposition, MutationBody, MutationResult, MutationStatus, PROTOCOL_VERSION, PushResponse,
     classify,
 };
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use std::collections::HashMap;
 
 /// The batch as received: the envelope of each mutation is checked strictly, its body separately,
@@ -355,209 +350,6 @@ fn record_row(
     })
 }
 
-pub(super) fn result(m: &RawMutation, status: MutationStatus) -> MutationResult {
-    MutationResult {
-        id: m.id.clone(),
-        seq: m.seq,
-        status,
-        code: None,
-        message: None,
-        message_zh: None,
-        version: None,
-        conflict_ids: None,
-        original: None,
-    }
-}
-
-fn refused(m: &RawMutation, e: AppError) -> MutationResult {
-    MutationResult {
-        code: Some(e.code.as_str().to_owned()),
-        message_zh: Some(
-            e.detail_zh
-                .clone()
-                .unwrap_or_else(|| e.code.message_zh().to_owned()),
-        ),
-        message: Some(e.detail),
-        ..result(m, MutationStatus::Rejected)
-    }
-}
-
-/// Codes that mean "the issue moved on while the phone was offline": kept as a conflict.
-fn is_stale(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::InvalidTransition
-            | ErrorCode::NoPendingExtension
-            | ErrorCode::ExtensionAlreadyPending
-            | ErrorCode::EscalationAtTop
-            | ErrorCode::ConcurrentUpdate
-    )
-}
-
-/// One mutation inside a savepoint: a refusal undoes it alone.
-fn apply(
-    conn: &mut DbConnection,
-    cx: Context<'_>,
-    device: &DeviceRow,
-    m: &RawMutation,
-) -> Result<MutationResult, AppError> {
-    let body: MutationBody = match MutationBody::deserialize(&m.body) {
-        Ok(b) => b,
-        Err(e) => {
-            return Ok(refused(
-                m,
-                AppError::new(ErrorCode::MalformedMutation, format!("body: {e}")),
-            ));
-        }
-    };
-    let outcome = conn.transaction(|conn| apply_body(conn, cx, device, m, &body));
-    match outcome {
-        Ok(r) => Ok(r),
-        Err(e) if e.code.status() >= 500 => Err(e),
-        Err(e) => match &body {
-            MutationBody::Transition(t) if is_stale(e.code) => {
-                transition_conflict(conn, cx, device, m, &t.issue_id, &e)
-            }
-            MutationBody::Transition(_) if e.code == ErrorCode::PhotosPending => {
-                wait_for_photos(conn, device, m, &e, cx.clock)
-            }
-            _ => Ok(refused(m, e)),
-        },
-    }
-}
-
-fn parse_issue_id(text: &str) -> Result<IssueId, AppError> {
-    uuid::Uuid::parse_str(text)
-        .map(IssueId::from)
-        .map_err(|_| AppError::invalid_field("issue_id", "must be a UUID", "须为 UUID"))
-}
-
-fn apply_body(
-    conn: &mut DbConnection,
-    cx: Context<'_>,
-    device: &DeviceRow,
-    m: &RawMutation,
-    body: &MutationBody,
-) -> Result<MutationResult, AppError> {
-    let (caller, clock) = (cx.caller, cx.clock);
-    match body {
-        MutationBody::CreateIssue(b) => {
-            let id = parse_issue_id(&b.issue_id)?;
-            let place = uuid::Uuid::parse_str(&b.place_id)
-                .map(OrgUnitId::from)
-                .map_err(|_| AppError::invalid_field("place_id", "must be a UUID", "须为 UUID"))?;
-            let input = NewIssue {
-                id: Some(uuid::Uuid::parse_str(&b.issue_id).map_err(AppError::internal)?),
-                title: b.title.clone(),
-                description: b.description.clone(),
-                category: b.category.clone(),
-                severity: b.severity,
-                source: b.source,
-                place_id: place,
-                location: b.location.as_ref().map(|l| Location {
-                    lat: l.lat,
-                    lon: l.lon,
-                    accuracy_m: l.accuracy_m,
-                    address: l.address.clone(),
-                }),
-                device_time: Some(m.device_time),
-                photos: b.photos.clone(),
-            };
-            report::validate(&input)?;
-            let created = report::report_within(conn, caller, &id, &input, clock)?;
-            let status = if created {
-                MutationStatus::Applied
-            } else {
-                MutationStatus::Duplicate
-            };
-            Ok(MutationResult {
-                version: Some(1),
-                ..result(m, status)
-            })
-        }
-        MutationBody::UpdateIssue(b) => {
-            let id = parse_issue_id(&b.issue_id)?;
-            let origin = Origin {
-                mutation_id: &m.id,
-                device_id: &device.id,
-            };
-            let out =
-                edit::edit_within(conn, caller, &origin, &id, b.base_version, &b.fields, clock)?;
-            let status = if out.conflicts.is_empty() {
-                MutationStatus::Applied
-            } else {
-                MutationStatus::Conflict
-            };
-            Ok(MutationResult {
-                version: Some(out.version),
-                conflict_ids: (!out.conflicts.is_empty())
-                    .then(|| out.conflicts.iter().map(|c| c.to_string()).collect()),
-                ..result(m, status)
-            })
-        }
-        MutationBody::Transition(t) => {
-            let id = parse_issue_id(&t.issue_id)?;
-            let mut request = t.request.clone();
-            request.device_time = request.device_time.or(Some(m.device_time));
-            transitions::apply_within(conn, caller, &id, &request, clock, cx.evidence)?;
-            let version = issues::find(conn, &id)?.map(|i| i.version);
-            Ok(MutationResult {
-                version,
-                ..result(m, MutationStatus::Applied)
-            })
-        }
-        MutationBody::RecordInspection(b) => {
-            crate::domain::inspections::sync::apply(conn, caller, &device.id, m, b, clock)
-        }
-    }
-}
-
-/// A transition the issue has moved past (a rectification submitted offline after close-out):
-/// kept, with its photos, for a supervisor to see and resolve.
-fn transition_conflict(
-    conn: &mut DbConnection,
-    cx: Context<'_>,
-    device: &DeviceRow,
-    m: &RawMutation,
-    issue_id: &str,
-    e: &AppError,
-) -> Result<MutationResult, AppError> {
-    let (caller, clock) = (cx.caller, cx.clock);
-    let id = parse_issue_id(issue_id)?;
-    let Some(issue) = issues::find(conn, &id)? else {
-        return Ok(refused(m, AppError::not_found("issue")));
-    };
-    let conflict = ConflictId::generate();
-    sync::insert_conflict(
-        conn,
-        &ConflictRow {
-            id: conflict.clone(),
-            issue_id: id,
-            place_path: issue.place_path.clone(),
-            mutation_id: m.id.clone(),
-            device_id: device.id.clone(),
-            user_id: caller.user_id.clone(),
-            kind: "transition".into(),
-            field: None,
-            incoming: json!({ "request": m.body.get("request"), "device_time": m.device_time, "refused": e.code.as_str(), "reason": e.detail }).to_string(),
-            current_value: json!({ "state": issue.state, "version": issue.version }).to_string(),
-            created_at: clock.now,
-            resolved_at: None,
-            resolved_by: None,
-            resolution: None,
-            resolution_comment: None,
-        },
-    )?;
-    Ok(MutationResult {
-        code: Some(e.code.as_str().to_owned()),
-        message: Some(e.detail.clone()),
-        message_zh: e.detail_zh.clone(),
-        version: Some(issue.version),
-        conflict_ids: Some(vec![conflict.to_string()]),
-        ..result(m, MutationStatus::Conflict)
-    })
-}
-
 /// A supervisor releases a device's backlog: the missing sequence numbers before the first held
 /// mutation are marked skipped (still processed if they ever arrive), and the held mutations are
 /// applied with the rights of the device's user.
@@ -589,86 +381,4 @@ pub fn release_backlog(
         list.retain(|d| d.id == row.id);
         list.pop().ok_or_else(|| AppError::not_found("device"))
     })
-}
-
-/// A transition whose photos have not arrived: kept in the backlog until they have. The device's
-/// sequence moves past it, so its later mutations are not held up.
-fn wait_for_photos(
-    conn: &mut DbConnection,
-    device: &DeviceRow,
-    m: &RawMutation,
-    e: &AppError,
-    clock: Clock,
-) -> Result<MutationResult, AppError> {
-    let text = serde_json::to_string(m).map_err(AppError::internal)?;
-    sync::wait_for_photos(conn, &device.id, m.seq as i64, &text, clock.now)?;
-    Ok(MutationResult {
-        code: Some(e.code.as_str().to_owned()),
-        message: Some(format!(
-            "{}; it will be applied when they arrive, keep uploading",
-            e.detail
-        )),
-        message_zh: Some("照片上传完成后自动生效，请继续上传照片".to_owned()),
-        ..result(m, MutationStatus::Held)
-    })
-}
-
-/// Tries a mutation that waits for photos again: still waiting, or its final result (recorded in
-/// place of the `held` one, so later resends get it as the original).
-fn retry_waiting(
-    conn: &mut DbConnection,
-    cx: Context<'_>,
-    device: &DeviceRow,
-    seen: &SyncMutationRow,
-) -> Result<MutationResult, AppError> {
-    let Some(text) = sync::waiting_mutation(conn, &device.id, seen.seq)? else {
-        return serde_json::from_str(&seen.result).map_err(AppError::internal);
-    };
-    let m: RawMutation = serde_json::from_str(&text).map_err(AppError::internal)?;
-    let r = apply(conn, cx, device, &m)?;
-    if r.status != MutationStatus::Held {
-        sync::remove_backlog(conn, &device.id, seen.seq)?;
-        let json = serde_json::to_string(&r).map_err(AppError::internal)?;
-        sync::set_mutation_result(conn, &seen.id, r.status.as_str(), &json)?;
-    }
-    Ok(r)
-}
-
-/// After a photo is stored: applies the mutations that were waiting for it (and now have all
-/// their photos), each with the rights of its device's user. Returns how many were applied.
-/// Mutations of revoked devices or disabled users stay waiting.
-pub fn release_waiting_for(
-    conn: &mut DbConnection,
-    sha256: &str,
-    clock: Clock,
-    evidence: EvidencePolicy,
-) -> Result<usize, AppError> {
-    let mut done = 0;
-    for (device_id, seq) in sync::waiting_for(conn, sha256)? {
-        let finished = write_transaction(conn, |conn| {
-            let Some(device) = crate::db::devices::find(conn, &device_id)? else {
-                return Ok(false);
-            };
-            if device.revoked_at.is_some() {
-                return Ok(false);
-            }
-            let Some(seen) = sync::mutation_at(conn, &device_id, seq)? else {
-                return Ok(false);
-            };
-            let Ok(owner) =
-                crate::domain::sessions::caller_for_user(conn, &device.user_id, &device.device_key)
-            else {
-                return Ok(false);
-            };
-            let cx = Context {
-                caller: &owner,
-                clock,
-                evidence,
-            };
-            let r = retry_waiting(conn, cx, &device, &seen)?;
-            Ok::<_, AppError>(r.status != MutationStatus::Held)
-        })?;
-        done += usize::from(finished);
-    }
-    Ok(done)
 }

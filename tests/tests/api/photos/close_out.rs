@@ -168,7 +168,7 @@ async fn a_clean_submission_closes_without_a_reason_and_only_the_latest_round_co
     let app = TestApp::spawn().await;
     let c = app.cast().await;
     let id = rectifying(&app, &c).await;
-    // First round: the before-photo's twin as after-photo… returned by the supervisor.
+    // First round: an after-photo taken far away, years ago; the supervisor returns it.
     let far = file("gps/DSCN0029.jpg");
     let far_sha = app
         .upload_for(&c.responsible.access, &far, "after", &id)
