@@ -52,6 +52,15 @@ pub fn find_many(conn: &mut DbConnection, ids: &[IssueId]) -> QueryResult<Vec<Is
         .load(conn)
 }
 
+/// Which of `ids` exist. Reads only the primary key: fetching whole rows made PostgreSQL prefer a
+/// sequential scan for a 500-id batch.
+pub fn existing(conn: &mut DbConnection, ids: &[IssueId]) -> QueryResult<Vec<IssueId>> {
+    issues::table
+        .filter(issues::id.eq_any(ids))
+        .select(issues::id)
+        .load(conn)
+}
+
 /// Inserts new issues and their first events in multi-row statements, and records them in the
 /// change feed in order: what [`insert`] and [`insert_event`] do one by one, for a batch.
 pub fn insert_many(

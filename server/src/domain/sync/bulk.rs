@@ -39,7 +39,7 @@ impl PendingCreates {
     pub fn for_batch(conn: &mut DbConnection, ids: &[IssueId]) -> Result<Self, AppError> {
         let mut existing = HashSet::new();
         for chunk in ids.chunks(crate::db::INSERT_CHUNK) {
-            existing.extend(issues::find_many(conn, chunk)?.into_iter().map(|r| r.id));
+            existing.extend(issues::existing(conn, chunk)?);
         }
         Ok(Self {
             existing,
