@@ -4,7 +4,7 @@
 //!
 //!     cargo bench -p closeout-tests --bench sync [-- PUSHED GROWN]
 //!     CLOSEOUT_TEST_BACKEND=postgres cargo bench -p closeout-tests --bench sync
-//!     CLOSEOUT_BENCH_WITHOUT_FOREIGN_KEYS=1 CLOSEOUT_TEST_BACKEND=postgres cargo bench …  (experiment)
+//!     CLOSEOUT_BENCH_WITHOUT_REFERENCE_CHECKS=1 CLOSEOUT_TEST_BACKEND=postgres cargo bench …  (experiment)
 //!
 //! Targets (issue 4): ≥ 20,000 mutations/s on SQLite, ≥ 10,000 on PostgreSQL; pull of 10,000
 //! changes < 200 ms; pull with 1,000,000 issues within 1.5× of the time with 10,000.
@@ -153,9 +153,9 @@ fn grow(app: &TestApp, place_id: &str, count: usize) {
     }
 }
 
-/// An experiment, not a configuration: what the foreign keys on the rows a push writes cost
-/// PostgreSQL (docs/benchmarks.md). The server never runs without them.
-fn drop_foreign_keys(app: &TestApp) {
+/// An experiment, not a configuration: what checking the references of the rows a push writes
+/// costs PostgreSQL (docs/benchmarks.md). The server never runs without the checks.
+fn drop_reference_checks(app: &TestApp) {
     use diesel::RunQueryDsl;
     assert_eq!(
         closeout_tests::backend(),
@@ -163,21 +163,15 @@ fn drop_foreign_keys(app: &TestApp) {
         "the experiment is for PostgreSQL"
     );
     let mut conn = app.db().get().unwrap();
-    for (table, key) in [
-        ("issues", "issues_category_fkey"),
-        ("issues", "issues_duplicate_of_fkey"),
-        ("issues", "issues_ledger_scope_id_fkey"),
-        ("issues", "issues_place_id_fkey"),
-        ("issues", "issues_reporter_id_fkey"),
-        ("issues", "issues_responsible_unit_id_fkey"),
-        ("issues", "issues_responsible_user_id_fkey"),
-        ("issue_events", "issue_events_issue_id_fkey"),
-        ("issue_events", "issue_events_actor_id_fkey"),
-        ("sync_mutations", "sync_mutations_device_id_fkey"),
+    for statement in [
+        "DROP TRIGGER issues_references_inserted ON issues",
+        "DROP TRIGGER issue_events_references_inserted ON issue_events",
+        "DROP TRIGGER sync_mutations_references_inserted ON sync_mutations",
+        "ALTER TABLE issues DROP CONSTRAINT issues_duplicate_of_fkey, \
+             DROP CONSTRAINT issues_responsible_unit_id_fkey, \
+             DROP CONSTRAINT issues_responsible_user_id_fkey",
     ] {
-        diesel::sql_query(format!("ALTER TABLE {table} DROP CONSTRAINT {key}"))
-            .execute(&mut *conn)
-            .unwrap();
+        diesel::sql_query(statement).execute(&mut *conn).unwrap();
     }
 }
 
@@ -196,9 +190,9 @@ async fn main() {
     })
     .await;
     let c = app.cast().await;
-    if std::env::var_os("CLOSEOUT_BENCH_WITHOUT_FOREIGN_KEYS").is_some() {
-        drop_foreign_keys(&app);
-        println!("EXPERIMENT: the foreign keys of issues, issue_events and sync_mutations dropped");
+    if std::env::var_os("CLOSEOUT_BENCH_WITHOUT_REFERENCE_CHECKS").is_some() {
+        drop_reference_checks(&app);
+        println!("EXPERIMENT: no reference checks on issues, issue_events and sync_mutations");
     }
     println!("sync benchmark: backend {backend:?}");
 

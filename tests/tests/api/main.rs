@@ -14,6 +14,7 @@ mod ledger;
 mod ops;
 mod photos;
 mod places;
+mod references;
 mod reports;
 mod simulator;
 mod startup;
