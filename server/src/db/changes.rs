@@ -4,7 +4,7 @@
 
 use super::connection::{DbBackend, DbConnection};
 use super::issues::subtree_bounds;
-use super::models::{ChangeRow, IssueRow};
+use super::models::{ChangeRow, FeedEntry, IssueRow};
 use super::schema::{change_counter, change_feed};
 use diesel::prelude::*;
 
@@ -70,12 +70,12 @@ pub fn page(
     places: &[String],
     units: &[String],
     limit: i64,
-) -> QueryResult<Vec<ChangeRow>> {
+) -> QueryResult<Vec<FeedEntry>> {
     if places.is_empty() && units.is_empty() {
         return Ok(Vec::new());
     }
     let mut q = change_feed::table
-        .select(ChangeRow::as_select())
+        .select(FeedEntry::as_select())
         .into_boxed::<DbBackend>()
         .filter(change_feed::seq.ne(change_feed::seq));
     for prefix in places {

@@ -191,6 +191,16 @@ pub struct ChangeRow {
     pub changed_at: NaiveDateTime,
 }
 
+/// What a pull reads of a change-feed entry: which entity changed, and when in the feed. (The
+/// paths only select entries; reading them back would be most of a page's bytes.)
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = change_feed)]
+pub struct FeedEntry {
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: String,
+}
+
 impl IssueEventRow {
     /// A step with a fresh id and nothing optional set (no device time, place, comment, photos or
     /// data); callers set what their step has with struct-update syntax.

@@ -6,7 +6,7 @@ use super::record::{self, Origin};
 use super::{can_see, view};
 use crate::db::DbConnection;
 use crate::db::inspections::{self as db, ENTITY};
-use crate::db::models::ChangeRow;
+use crate::db::models::FeedEntry;
 use crate::domain::access::Caller;
 use crate::domain::issues::Clock;
 use crate::domain::sync::push::RawMutation;
@@ -60,7 +60,7 @@ pub fn apply(
 pub fn changes(
     conn: &mut DbConnection,
     caller: &Caller,
-    rows: &[ChangeRow],
+    rows: &[FeedEntry],
 ) -> Result<Vec<Change>, AppError> {
     let mut latest: HashMap<&str, i64> = HashMap::new();
     for r in rows.iter().filter(|r| r.entity == ENTITY) {

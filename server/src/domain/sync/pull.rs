@@ -111,24 +111,22 @@ pub fn pull(
         .into_iter()
         .partition(|r| r.entity == crate::db::inspections::ENTITY);
     // One entry per entity per page: its latest.
-    let mut latest: HashMap<String, i64> = HashMap::new();
+    let mut latest: HashMap<&str, i64> = HashMap::with_capacity(rows.len());
     for r in &rows {
-        latest.insert(r.entity_id.clone(), r.seq);
+        latest.insert(&r.entity_id, r.seq);
     }
     let ids: Vec<IssueId> = latest
         .keys()
         .filter_map(|id| uuid::Uuid::parse_str(id).ok().map(IssueId::from))
         .collect();
-    let found: HashMap<String, IssueRow> = issues::find_many(conn, &ids)?
-        .into_iter()
-        .map(|r| (r.id.to_string(), r))
-        .collect();
-    let mut entries: Vec<(i64, &String)> = latest.iter().map(|(id, seq)| (*seq, id)).collect();
-    entries.sort();
+    let found = issues::find_many(conn, &ids)?;
+    let by_id: HashMap<&str, &IssueRow> = found.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut entries: Vec<(i64, &str)> = latest.into_iter().map(|(id, seq)| (seq, id)).collect();
+    entries.sort_unstable();
     let mut changes: Vec<Change> = entries
         .into_iter()
         .map(
-            |(seq, id)| match found.get(id).filter(|row| can_see(caller, row)) {
+            |(seq, id)| match by_id.get(id).filter(|row| can_see(caller, row)) {
                 Some(row) => Change::Upsert {
                     seq,
                     issue: Box::new(snapshot(row)),
@@ -136,7 +134,7 @@ pub fn pull(
                 None => Change::Delete {
                     seq,
                     entity: "issue".into(),
-                    id: id.clone(),
+                    id: id.to_owned(),
                 },
             },
         )
