@@ -19,11 +19,15 @@ pub mod sync;
 pub mod templates;
 pub mod users;
 
-/// Rows per multi-row INSERT on SQLite: the widest table (issues, 31 columns) stays well under
-/// its 32,766 bind parameters.
+/// Rows per multi-row INSERT elsewhere: the widest table (issues, 31 columns) stays well under
+/// SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
 pub const INSERT_CHUNK: usize = 500;
 
-/// Writes `rows` into `table` in bulk. SQLite: multi-row INSERTs in chunks of [`INSERT_CHUNK`].
+/// Rows per prepared multi-row INSERT in [`insert_rows!`] on SQLite (3,100 parameters for issues).
+pub const INSERT_BLOCK: usize = 100;
+
+/// Writes `rows` into `table` in bulk. SQLite: multi-row INSERTs of [`INSERT_BLOCK`] rows, one
+/// prepared statement per table, and one INSERT for the rest.
 /// PostgreSQL: one binary `COPY … FROM STDIN` — no statement to parse or plan, however many rows
 /// (a 500-row INSERT of issues spent longer being parsed and bound than executed). Diesel's
 /// MultiConnection cannot express either, so this runs on the backend's own connection.
@@ -33,9 +37,19 @@ macro_rules! insert_rows {
         match $conn {
             _ if rows.is_empty() => Ok::<usize, diesel::result::Error>(0),
             $crate::db::DbConnection::Sqlite(c) => {
+                // Blocks of a fixed size have a static query id, so SQLite prepares each
+                // table's block statement once per connection instead of once per batch.
                 let mut inserted = 0;
-                for chunk in rows.chunks($crate::db::INSERT_CHUNK) {
-                    inserted += diesel::insert_into($table).values(chunk).execute(c)?;
+                let mut blocks = rows.chunks_exact($crate::db::INSERT_BLOCK);
+                for block in &mut blocks {
+                    inserted += match <&[_; $crate::db::INSERT_BLOCK]>::try_from(block) {
+                        Ok(block) => diesel::insert_into($table).values(block).execute(c)?,
+                        Err(_) => diesel::insert_into($table).values(block).execute(c)?,
+                    };
+                }
+                let rest = blocks.remainder();
+                if !rest.is_empty() {
+                    inserted += diesel::insert_into($table).values(rest).execute(c)?;
                 }
                 Ok(inserted)
             }

@@ -324,3 +324,62 @@ async fn the_same_new_issue_pushed_from_two_phones_at_once_is_created_once() {
     }
     assert_eq!(issue_count(&app, &c).await, 10);
 }
+
+#[tokio::test]
+async fn a_week_of_reports_in_one_push_lands_whole_and_numbered() {
+    // 250 creates: written in bulk (on SQLite as two prepared 100-row blocks and one of 50), each
+    // with its history, feed entry and mutation record, numbered in the order they were sent.
+    let app = TestApp::spawn().await;
+    let c = app.cast().await;
+    let ids: Vec<String> = (0..250).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let batch: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| {
+            mutation(
+                n as u64 + 1,
+                create(id, &c.places.village_a, &format!("第{n}处")),
+            )
+        })
+        .collect();
+    let resp = push(&app, &c.worker_a, batch.clone()).await;
+    assert!(statuses(&resp).iter().all(|s| s == "applied"), "{resp}");
+    assert_eq!(resp["acknowledged_seq"], 250);
+
+    let (status, page) = app
+        .get("/api/v1/sync/pull?limit=1000", &c.supervisor.access)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let pulled: Vec<&Value> = page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|ch| &ch["issue"])
+        .collect();
+    let pulled_ids: Vec<&str> = pulled.iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        pulled_ids, ids,
+        "every issue in the feed, in the order sent"
+    );
+    let numbers: Vec<u32> = pulled
+        .iter()
+        .map(|i| i["ledger_no"].as_str().unwrap()[5..].parse().unwrap())
+        .collect();
+    let first = numbers[0];
+    assert_eq!(numbers, (first..first + 250).collect::<Vec<_>>());
+    let (_, history) = app
+        .get(
+            &format!("/api/v1/issues/{}", ids[249]),
+            &c.supervisor.access,
+        )
+        .await;
+    assert_eq!(history["history"][0]["action"], "report", "{history}");
+
+    // Sent again after a lost answer: every one a duplicate, nothing written twice.
+    let again = push(&app, &c.worker_a, batch).await;
+    assert!(statuses(&again).iter().all(|s| s == "duplicate"), "{again}");
+    let (_, page) = app
+        .get("/api/v1/sync/pull?limit=1000", &c.supervisor.access)
+        .await;
+    assert_eq!(page["changes"].as_array().unwrap().len(), 250);
+}
