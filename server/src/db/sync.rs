@@ -53,7 +53,7 @@ pub fn hold(
     mutation: &str,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    keep(conn, device, seq, "held", mutation, at)
+    keep(conn, device, seq, HELD, mutation, at)
 }
 
 /// Puts a mutation in the backlog with `status` unless that sequence number is there already.
@@ -94,6 +94,9 @@ pub fn wait_for_photos(
 /// Backlog status of a mutation waiting for photos.
 pub const WAITING_FOR_PHOTOS: &str = "photos";
 
+/// Backlog status of a mutation that arrived after a gap in its device's sequence.
+const HELD: &str = "held";
+
 /// The mutation at (device, seq) if it is waiting for photos.
 pub fn waiting_mutation(
     conn: &mut DbConnection,
@@ -129,11 +132,16 @@ pub fn waiting_for(conn: &mut DbConnection, sha256: &str) -> QueryResult<Vec<(De
 
 /// Sequence numbers of a device's mutations waiting for photos.
 pub fn waiting_seqs(conn: &mut DbConnection, device: &DeviceId) -> QueryResult<Vec<i64>> {
+    backlog_seqs(conn, device, WAITING_FOR_PHOTOS)
+}
+
+/// A device's backlog sequence numbers with `status`, ascending.
+fn backlog_seqs(conn: &mut DbConnection, device: &DeviceId, status: &str) -> QueryResult<Vec<i64>> {
     sync_backlog::table
         .filter(
             sync_backlog::device_id
                 .eq(device)
-                .and(sync_backlog::status.eq(WAITING_FOR_PHOTOS)),
+                .and(sync_backlog::status.eq(status)),
         )
         .select(sync_backlog::seq)
         .order(sync_backlog::seq)
@@ -193,7 +201,7 @@ pub fn take_held(
 ) -> QueryResult<Option<String>> {
     let held: Option<Option<String>> = sync_backlog::table
         .find((device, seq))
-        .filter(sync_backlog::status.eq("held"))
+        .filter(sync_backlog::status.eq(HELD))
         .select(sync_backlog::mutation)
         .first(conn)
         .optional()?;
@@ -211,15 +219,7 @@ pub fn remove_backlog(conn: &mut DbConnection, device: &DeviceId, seq: i64) -> Q
 
 /// Every held sequence number of a device, ascending.
 pub fn held_seqs(conn: &mut DbConnection, device: &DeviceId) -> QueryResult<Vec<i64>> {
-    sync_backlog::table
-        .filter(
-            sync_backlog::device_id
-                .eq(device)
-                .and(sync_backlog::status.eq("held")),
-        )
-        .select(sync_backlog::seq)
-        .order(sync_backlog::seq)
-        .load(conn)
+    backlog_seqs(conn, device, HELD)
 }
 
 /// Marks a missing sequence number as skipped (a supervisor released the gap); if the mutation

@@ -42,16 +42,10 @@ pub fn apply(
         MutationStatus::Duplicate
     };
     Ok(MutationResult {
-        id: m.id.clone(),
-        seq: m.seq,
-        status,
-        code: None,
-        message: None,
-        message_zh: None,
         version: Some(out.version),
         conflict_ids: (!out.conflicts.is_empty())
             .then(|| out.conflicts.iter().map(|c| c.to_string()).collect()),
-        original: None,
+        ..crate::domain::sync::result(m, status)
     })
 }
 

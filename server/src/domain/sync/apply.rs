@@ -16,7 +16,7 @@ use diesel::Connection;
 use serde::Deserialize;
 use serde_json::json;
 
-pub(super) fn result(m: &RawMutation, status: MutationStatus) -> MutationResult {
+pub(crate) fn result(m: &RawMutation, status: MutationStatus) -> MutationResult {
     MutationResult {
         id: m.id.clone(),
         seq: m.seq,

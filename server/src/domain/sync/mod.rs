@@ -9,3 +9,6 @@ pub mod devices;
 pub mod pull;
 pub mod push;
 pub mod waiting;
+
+/// The result of a mutation with only its id, sequence number and status set.
+pub(crate) use apply::result;

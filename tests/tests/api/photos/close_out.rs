@@ -3,6 +3,7 @@
 //! (recorded in the history). Offline submits wait for their photos without holding anything up.
 
 use super::*;
+use crate::sync::push;
 use closeout_tests::photos::fresh_jpeg;
 use closeout_tests::{Cast, TestUser};
 use serde_json::json;
@@ -41,18 +42,6 @@ async fn issue(app: &TestApp, user: &TestUser, id: &str) -> Value {
 
 fn mutation(seq: u64, body: Value) -> Value {
     json!({"id": uuid::Uuid::now_v7(), "seq": seq, "device_time": chrono::Utc::now(), "body": body})
-}
-
-async fn push(app: &TestApp, user: &TestUser, mutations: &[Value]) -> Value {
-    let (status, body) = app
-        .post(
-            "/api/v1/sync/push",
-            &user.access,
-            json!({"protocol": 1, "sent_at": chrono::Utc::now(), "mutations": mutations}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "push: {body}");
-    body
 }
 
 #[tokio::test]
@@ -115,7 +104,7 @@ async fn approve_is_refused_over_a_blocking_flag_until_the_supervisor_gives_a_re
     let resp = push(
         &app,
         &supervisor_phone,
-        &[mutation(
+        vec![mutation(
             1,
             json!({"type": "transition", "issue_id": id, "request": {"action": "approve"}}),
         )],
@@ -312,7 +301,7 @@ async fn an_offline_submit_waits_for_its_photo_without_holding_up_the_queue() {
         2,
         json!({"type": "transition", "issue_id": id, "request": {"action": "comment", "comment": "照片稍后上传"}}),
     );
-    let resp = push(&app, &phone, &[submit.clone(), comment]).await;
+    let resp = push(&app, &phone, vec![submit.clone(), comment]).await;
     assert_eq!(resp["results"][0]["status"], "held");
     assert_eq!(resp["results"][0]["code"], "photos_pending");
     assert!(
@@ -336,7 +325,7 @@ async fn an_offline_submit_waits_for_its_photo_without_holding_up_the_queue() {
     assert_eq!(issue(&app, &c.supervisor, &id).await["state"], "rectifying");
 
     // Resent before the photo is up: still waiting, nothing applied twice.
-    let again = push(&app, &phone, std::slice::from_ref(&submit)).await;
+    let again = push(&app, &phone, vec![submit.clone()]).await;
     assert_eq!(again["results"][0]["status"], "held");
 
     // The photo arrives (from another connection, as phones' upload queues do): the submit
@@ -350,7 +339,7 @@ async fn an_offline_submit_waits_for_its_photo_without_holding_up_the_queue() {
     assert_eq!(last["actor_id"], c.responsible.id.as_str());
 
     // The phone's resend now learns the final result.
-    let settled = push(&app, &phone, &[submit]).await;
+    let settled = push(&app, &phone, vec![submit]).await;
     assert_eq!(settled["results"][0]["status"], "duplicate", "{settled}");
     assert_eq!(settled["results"][0]["original"]["status"], "applied");
     let (_, devices) = app.get("/api/v1/devices", &phone.access).await;
@@ -372,7 +361,7 @@ async fn a_waiting_submit_that_the_issue_moved_past_becomes_a_conflict_with_its_
     let resp = push(
         &app,
         &phone,
-        &[mutation(1, json!({"type": "transition", "issue_id": id, "request": {"action": "submit", "photos": [sha]}}))],
+        vec![mutation(1, json!({"type": "transition", "issue_id": id, "request": {"action": "submit", "photos": [sha]}}))],
     )
     .await;
     assert_eq!(resp["results"][0]["status"], "held");
