@@ -85,10 +85,10 @@ fn seed(conn: &mut DbConnection, villages: &[Place], unit: &Unit, scope: &str, c
                     state: state.into(),
                     duplicate_of: None,
                     version: 1,
-                    assigned_at: assigned.then_some(created),
-                    closed_at: (state == "closed").then_some(created + Duration::days(3)),
-                    created_at: created,
-                    updated_at: created,
+                    assigned_at: assigned.then_some(created.into()),
+                    closed_at: (state == "closed").then_some((created + Duration::days(3)).into()),
+                    created_at: created.into(),
+                    updated_at: created.into(),
                 };
                 issues::insert(conn, &row)?;
                 issues::insert_event(
@@ -103,7 +103,7 @@ fn seed(conn: &mut DbConnection, villages: &[Place], unit: &Unit, scope: &str, c
                         actor_id: None,
                         actor_role: "grid_worker".into(),
                         device_time: None,
-                        server_time: created,
+                        server_time: created.into(),
                         lat: None,
                         lon: None,
                         accuracy_m: None,

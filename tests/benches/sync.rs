@@ -152,9 +152,9 @@ fn grow(app: &TestApp, place_id: &str, count: usize) {
                 duplicate_of: None,
                 version: 1,
                 assigned_at: None,
-                closed_at: Some(now),
-                created_at: now,
-                updated_at: now,
+                closed_at: Some(now.into()),
+                created_at: now.into(),
+                updated_at: now.into(),
             })
             .collect();
         // Multi-row inserts, each issue with its change-feed entry, as a push writes them.

@@ -135,7 +135,7 @@ pub fn record(
             place_path: place_path.into(),
             unit_path: None,
             previous_unit_path: None,
-            changed_at,
+            changed_at: changed_at.into(),
         })
         .execute(conn)?;
     Ok(seq)

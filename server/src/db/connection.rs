@@ -1,12 +1,14 @@
 //! One connection type over both backends (`#[derive(MultiConnection)]`), an r2d2 pool that picks
 //! the backend from the URL scheme, and the one place where backend-specific SQL is matched.
 
+use super::checkpoint::Checkpointer;
 use crate::error::{AppError, ErrorCode};
 use crate::settings::{DatabaseSettings, DatabaseTarget};
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use secrecy::ExposeSecret;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(diesel::MultiConnection)]
@@ -55,8 +57,10 @@ impl ManageConnection for ConnectionManager {
                 // busy_timeout first: switching to WAL itself may have to wait for a lock.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-                    self.busy_timeout_ms
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA wal_autocheckpoint = {}; PRAGMA temp_store = MEMORY;",
+                    self.busy_timeout_ms,
+                    super::checkpoint::BACKSTOP_PAGES
                 ))
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -79,6 +83,8 @@ impl ManageConnection for ConnectionManager {
 pub struct Db {
     pool: Pool<ConnectionManager>,
     backend: Backend,
+    /// SQLite: the background checkpoint, stopped when the last clone is dropped.
+    _checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl Db {
@@ -103,7 +109,18 @@ impl Db {
             .connection_timeout(Duration::from_millis(settings.acquire_timeout_ms))
             .build(manager)
             .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", target.describe()))?;
-        Ok(Self { pool, backend })
+        let checkpointer = match target {
+            DatabaseTarget::Sqlite(path) => Some(Arc::new(Checkpointer::start(
+                path.clone(),
+                settings.busy_timeout_ms,
+            )?)),
+            DatabaseTarget::Postgres(_) => None,
+        };
+        Ok(Self {
+            pool,
+            backend,
+            _checkpointer: checkpointer,
+        })
     }
 
     pub fn backend(&self) -> Backend {

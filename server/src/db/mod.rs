@@ -3,6 +3,7 @@
 
 pub mod categories;
 pub mod changes;
+pub mod checkpoint;
 pub mod connection;
 pub mod devices;
 pub mod inspections;
@@ -15,6 +16,7 @@ pub mod photos;
 pub mod refresh_tokens;
 pub mod schedules;
 pub mod schema;
+pub mod stamp;
 pub mod sync;
 pub mod templates;
 pub mod users;

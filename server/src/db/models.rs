@@ -4,6 +4,7 @@ use super::schema::{
     change_feed, devices, issue_categories, issue_events, issues, org_units, refresh_tokens,
     role_assignments, sync_conflicts, sync_mutations, users,
 };
+use super::stamp::Stamp;
 use crate::ids::{
     ConflictId, DeviceId, IssueEventId, IssueId, OrgUnitId, RefreshTokenId, RoleAssignmentId,
     TokenFamilyId, UserId,
@@ -105,10 +106,10 @@ pub struct IssueRow {
     pub state: String,
     pub duplicate_of: Option<IssueId>,
     pub version: i32,
-    pub assigned_at: Option<NaiveDateTime>,
-    pub closed_at: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+    pub assigned_at: Option<Stamp>,
+    pub closed_at: Option<Stamp>,
+    pub created_at: Stamp,
+    pub updated_at: Stamp,
 }
 
 /// One step of an issue's history. Insert-only: the database refuses updates and deletes.
@@ -123,8 +124,8 @@ pub struct IssueEventRow {
     pub to_state: String,
     pub actor_id: Option<UserId>,
     pub actor_role: String,
-    pub device_time: Option<NaiveDateTime>,
-    pub server_time: NaiveDateTime,
+    pub device_time: Option<Stamp>,
+    pub server_time: Stamp,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     pub accuracy_m: Option<f64>,
@@ -155,8 +156,8 @@ pub struct SyncMutationRow {
     pub kind: String,
     pub status: String,
     pub result: String,
-    pub device_time: NaiveDateTime,
-    pub received_at: NaiveDateTime,
+    pub device_time: Stamp,
+    pub received_at: Stamp,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -188,7 +189,7 @@ pub struct ChangeRow {
     pub place_path: String,
     pub unit_path: Option<String>,
     pub previous_unit_path: Option<String>,
-    pub changed_at: NaiveDateTime,
+    pub changed_at: Stamp,
 }
 
 /// What a pull reads of a change-feed entry: which entity changed, and when in the feed. (The
@@ -225,7 +226,7 @@ impl IssueEventRow {
             actor_id: actor_id.cloned(),
             actor_role: actor_role.to_owned(),
             device_time: None,
-            server_time,
+            server_time: server_time.into(),
             lat: None,
             lon: None,
             accuracy_m: None,

@@ -250,7 +250,7 @@ pub fn evaluate_issue(
                         }
                     }
                     if let Some(taken) = taken_utc(photo, policy.utc_offset_hours) {
-                        let reported = event.device_time.unwrap_or(event.server_time);
+                        let reported = event.device_time.unwrap_or(event.server_time).0;
                         if role == "before"
                             && taken < reported - Duration::hours(policy.before_report_hours)
                         {
@@ -260,7 +260,8 @@ pub fn evaluate_issue(
                                 json!({ "hours_before": hours(reported - taken) }),
                             ));
                         }
-                        if let (true, Some(assigned)) = (role == "after", issue.assigned_at)
+                        if let (true, Some(assigned)) =
+                            (role == "after", issue.assigned_at.map(|a| a.0))
                             && taken < assigned
                         {
                             flags.push(flag(
@@ -269,7 +270,7 @@ pub fn evaluate_issue(
                                 json!({ "hours_before": hours(assigned - taken) }),
                             ));
                         }
-                        if let Some(device) = event.device_time {
+                        if let Some(device) = event.device_time.map(|d| d.0) {
                             let gap = if device > taken {
                                 device - taken
                             } else {

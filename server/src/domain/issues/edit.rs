@@ -197,7 +197,7 @@ pub fn write_edit(
     let mut next = current.clone();
     set(&mut next, apply);
     next.version = current.version + 1;
-    next.updated_at = clock.now;
+    next.updated_at = clock.now.into();
     if !issues::update_if_version(conn, &next, current)? {
         return Err(AppError::new(
             ErrorCode::ConcurrentUpdate,

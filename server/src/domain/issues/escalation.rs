@@ -70,7 +70,7 @@ pub fn run_once(
                 let mut next = row.clone();
                 next.escalation_level = target;
                 next.version = row.version + target - row.escalation_level;
-                next.updated_at = clock.now;
+                next.updated_at = clock.now.into();
                 if !issues::update_if_version(conn, &next, &row)? {
                     return Ok(0); // another replica (or a person) changed it first
                 }

@@ -76,7 +76,7 @@ pub fn list(
     let mut rows = issues::list(conn, &filter)?;
     let next_cursor = if rows.len() as i64 > req.limit {
         rows.truncate(req.limit as usize);
-        rows.last().map(|r| encode_cursor(r.created_at, &r.id))
+        rows.last().map(|r| encode_cursor(r.created_at.0, &r.id))
     } else {
         None
     };

@@ -182,11 +182,11 @@ pub fn new_rows(
         version: 1,
         assigned_at: None,
         closed_at: None,
-        created_at: clock.now,
-        updated_at: clock.now,
+        created_at: clock.now.into(),
+        updated_at: clock.now.into(),
     };
     let event = IssueEventRow {
-        device_time: input.device_time.map(|t| t.naive_utc()),
+        device_time: input.device_time.map(|t| t.naive_utc().into()),
         lat: row.lat,
         lon: row.lon,
         accuracy_m: row.accuracy_m,

@@ -88,7 +88,7 @@ pub fn apply_within(
     )?;
     next.state = decision.to.as_str().to_owned();
     next.version = current.version + 1;
-    next.updated_at = clock.now;
+    next.updated_at = clock.now.into();
     if !issues::update_if_version(conn, &next, &current)? {
         return Err(AppError::new(
             ErrorCode::ConcurrentUpdate,
@@ -99,7 +99,7 @@ pub fn apply_within(
     issues::insert_event(
         conn,
         &IssueEventRow {
-            device_time: request.device_time.map(|t| t.naive_utc()),
+            device_time: request.device_time.map(|t| t.naive_utc().into()),
             lat: position.map(|p| p.lat),
             lon: position.map(|p| p.lon),
             accuracy_m: position.and_then(|p| p.accuracy_m),
@@ -227,7 +227,7 @@ fn apply_effects(
             issue.responsible_user_id = Some(user_id.clone());
             issue.target = req.target.as_ref().map(|t| t.trim().to_owned());
             issue.deadline = Some(deadline);
-            issue.assigned_at = Some(clock.now);
+            issue.assigned_at = Some(clock.now.into());
             issue.extension_deadline = None;
             issue.extension_reason = None;
             json!({"responsible_unit_id": unit.id, "responsible_unit_name": unit.name,
@@ -242,7 +242,7 @@ fn apply_effects(
         ActionKind::Approve => {
             let reason = req.override_reason.as_deref().map(str::trim);
             let overridden = gate_approval(conn, issue, evidence, reason)?;
-            issue.closed_at = Some(clock.now);
+            issue.closed_at = Some(clock.now.into());
             json!({ "override_reason": reason.filter(|r| !r.is_empty()), "overridden": overridden })
         }
         ActionKind::Return => {

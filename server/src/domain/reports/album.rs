@@ -92,7 +92,7 @@ pub fn gather(
         }
         entries.push(AlbumEntry {
             flags,
-            after_on: submit.map(|e| office.day_of(e.server_time)),
+            after_on: submit.map(|e| office.day_of(e.server_time.0)),
             line: ledger::row(conn, &mut names, item, i as u64 + 1, office)?,
             before,
             after,

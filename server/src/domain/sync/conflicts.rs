@@ -202,7 +202,7 @@ pub fn resolve(
         let photos = incoming["request"]["photos"].clone();
         let mut next = current.clone();
         next.version = current.version + 1;
-        next.updated_at = clock.now;
+        next.updated_at = clock.now.into();
         if !issues::update_if_version(conn, &next, &current)? {
             return Err(AppError::new(
                 ErrorCode::ConcurrentUpdate,

@@ -345,8 +345,8 @@ fn record_row(
             .to_owned(),
         status: r.status.as_str().to_owned(),
         result: serde_json::to_string(r).map_err(AppError::internal)?,
-        device_time: m.device_time.naive_utc(),
-        received_at: clock.now,
+        device_time: m.device_time.naive_utc().into(),
+        received_at: clock.now.into(),
     })
 }
 
