@@ -1,22 +1,30 @@
 //! SQLite: the write-ahead log is copied back into the database file by a background thread, so a
-//! commit never waits for it. With SQLite's default the writer whose commit takes the log past
+//! commit never waits for it. By SQLite's default the writer whose commit takes the log past
 //! 1,000 pages runs that checkpoint itself, inside the request — a push of 500 reports spent about
 //! a twelfth of its time there (docs/benchmarks.md).
 //!
-//! The thread runs a PASSIVE checkpoint (it never blocks readers or writers) every
-//! [`INTERVAL`] on a connection of its own, not one of the pool's. The connections of the pool
+//! The thread keeps SQLite's policy and only moves the work: every [`POLL`] it reads how many
+//! frames of the log are not yet in the database file (from the wal-index header in the `-shm`
+//! file, whose layout SQLite documents) and, from [`PENDING_FRAMES`] on, runs a PASSIVE
+//! checkpoint (which never blocks readers or writers) on a connection of its own. Checkpointing
+//! on a timer instead, whatever the log held, made many small checkpoints that wrote the same hot
+//! pages over and over and slowed the 200-phone simulator down. The connections of the pool
 //! keep an automatic checkpoint at [`BACKSTOP_PAGES`] so the log stays bounded should this thread
 //! fall behind. The thread ends when the last clone of the `Db` that started it is dropped.
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// How often the background checkpoint runs.
-pub const INTERVAL: Duration = Duration::from_millis(250);
+/// How often the thread looks at the log.
+pub const POLL: Duration = Duration::from_millis(50);
+
+/// Frames (pages) waiting in the log from which the thread checkpoints: SQLite's own default.
+pub const PENDING_FRAMES: u32 = 1_000;
 
 /// The automatic checkpoint of the pool's connections, as a backstop (pages of 4 KiB: 64 MiB).
 pub const BACKSTOP_PAGES: u32 = 16_384;
@@ -48,7 +56,11 @@ impl Checkpointer {
             .spawn(move || {
                 let mut conn: Option<SqliteConnection> = None;
                 // Nothing is ever sent: the channel closing (or a message) ends the thread.
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
+                let shm = shm_path(&path);
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(POLL) {
+                    if pending_frames(&shm).is_none_or(|n| n < PENDING_FRAMES) {
+                        continue;
+                    }
                     if conn.is_none() {
                         conn = open(&path, busy_timeout_ms);
                     }
@@ -67,7 +79,30 @@ impl Checkpointer {
     }
 }
 
-fn open(path: &std::path::Path, busy_timeout_ms: u32) -> Option<SqliteConnection> {
+fn shm_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-shm");
+    PathBuf::from(name)
+}
+
+/// Frames of the log not yet copied into the database file, from the wal-index header
+/// (<https://www.sqlite.org/walformat.html>: `mxFrame` at byte 16 of the header, `nBackfill` at
+/// byte 96, both in the machine's byte order). `None` when there is no log index to read.
+fn pending_frames(shm: &Path) -> Option<u32> {
+    let mut header = [0u8; 100];
+    std::fs::File::open(shm)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .ok()?;
+    let word = |at: usize| {
+        header
+            .get(at..at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_ne_bytes)
+    };
+    Some(word(16)?.saturating_sub(word(96)?))
+}
+
+fn open(path: &Path, busy_timeout_ms: u32) -> Option<SqliteConnection> {
     let mut conn = match SqliteConnection::establish(&path.to_string_lossy()) {
         Ok(c) => c,
         Err(e) => {
@@ -94,31 +129,44 @@ mod tests {
     use diesel::connection::SimpleConnection;
     use std::time::{Duration, Instant};
 
+    const INSERT: &str = "BEGIN; \
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ROWS) \
+        INSERT INTO t SELECT printf('%.4000c', 'x') FROM n; COMMIT;";
+
+    fn file_size(path: &std::path::Path) -> u64 {
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+    }
+
     #[test]
-    fn the_log_reaches_the_database_file_without_a_writer_checkpointing() {
+    fn a_long_log_reaches_the_database_file_without_a_writer_checkpointing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.db");
-        let db = Db::connect(
-            &DatabaseTarget::Sqlite(path.clone()),
-            &DatabaseSettings::default(),
-        )
-        .unwrap();
+        let target = DatabaseTarget::Sqlite(path.clone());
+        let db = Db::connect(&target, &DatabaseSettings::default()).unwrap();
         let mut conn = db.get().unwrap();
-        // About 2 MiB: far below the backstop, so only the background thread checkpoints it.
-        conn.batch_execute(
-            "CREATE TABLE t (x TEXT); BEGIN; \
-             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
-             INSERT INTO t SELECT printf('%.1000c', 'x') FROM n; COMMIT;",
-        )
-        .unwrap();
-        let file = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        // 1,500 pages of 4 KiB: past the threshold, far below the writers' backstop.
+        conn.batch_execute("CREATE TABLE t (x TEXT);").unwrap();
+        conn.batch_execute(&INSERT.replace("ROWS", "1500")).unwrap();
         let start = Instant::now();
-        while file() < 2_000_000 && start.elapsed() < Duration::from_secs(10) {
+        while file_size(&path) < 6_000_000 && start.elapsed() < Duration::from_secs(10) {
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(file() >= 2_000_000, "database file is {} bytes", file());
+        assert!(file_size(&path) >= 6_000_000, "{} bytes", file_size(&path));
         drop(conn);
         // Dropping the last Db stops the thread and closes its connection.
         drop(db);
+    }
+
+    #[test]
+    fn a_short_log_waits_as_sqlite_would_let_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let target = DatabaseTarget::Sqlite(path.clone());
+        let db = Db::connect(&target, &DatabaseSettings::default()).unwrap();
+        let mut conn = db.get().unwrap();
+        conn.batch_execute("CREATE TABLE t (x TEXT);").unwrap();
+        conn.batch_execute(&INSERT.replace("ROWS", "200")).unwrap();
+        std::thread::sleep(super::POLL * 6);
+        assert!(file_size(&path) < 800_000, "{} bytes", file_size(&path));
     }
 }
