@@ -55,8 +55,8 @@ impl Checkpointer {
             .name("sqlite-checkpoint".into())
             .spawn(move || {
                 let mut conn: Option<SqliteConnection> = None;
-                // Nothing is ever sent: the channel closing (or a message) ends the thread.
                 let shm = shm_path(&path);
+                // Nothing is ever sent: the channel closing (or a message) ends the thread.
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(POLL) {
                     if pending_frames(&shm).is_none_or(|n| n < PENDING_FRAMES) {
                         continue;
