@@ -1,8 +1,8 @@
-//! [`Stamp`]: a server timestamp of the rows a push writes by the hundred (issues, their events,
-//! mutation records, change-feed entries). It is stored exactly as diesel stores a
-//! `NaiveDateTime` — on SQLite the text `YYYY-MM-DD HH:MM:SS[.fff|.ffffff|.fffffffff]`, on
-//! PostgreSQL a `timestamp` — but written and read on SQLite without chrono's format machinery,
-//! which took an eighth of a push's time (docs/benchmarks.md). Anything unusual (a leap second, a
+//! [`Stamp`]: a timestamp (server or device time) of the rows a push writes by the hundred
+//! (issues, their events, mutation records, change-feed entries). It is stored exactly as diesel
+//! stores a `NaiveDateTime` — on SQLite the text `YYYY-MM-DD HH:MM:SS[.fff|.ffffff|.fffffffff]`,
+//! on PostgreSQL a `timestamp` — but written and read on SQLite without chrono's format
+//! machinery, which took an eighth of a push's time (docs/benchmarks.md). Anything unusual (a leap second, a
 //! year outside 0–9999, text in another format) goes through diesel's own code.
 
 use super::connection::DbBackend;
