@@ -137,35 +137,36 @@ mod tests {
         std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
     }
 
-    #[test]
-    fn a_long_log_reaches_the_database_file_without_a_writer_checkpointing() {
+    /// A fresh database, then one transaction of `rows` pages' worth of rows. The directory must
+    /// outlive the `Db`.
+    fn database_after_writing(rows: u32) -> (tempfile::TempDir, std::path::PathBuf, Db) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.db");
         let target = DatabaseTarget::Sqlite(path.clone());
         let db = Db::connect(&target, &DatabaseSettings::default()).unwrap();
         let mut conn = db.get().unwrap();
-        // 1,500 pages of 4 KiB: past the threshold, far below the writers' backstop.
         conn.batch_execute("CREATE TABLE t (x TEXT);").unwrap();
-        conn.batch_execute(&INSERT.replace("ROWS", "1500")).unwrap();
+        conn.batch_execute(&INSERT.replace("ROWS", &rows.to_string()))
+            .unwrap();
+        (dir, path, db)
+    }
+
+    #[test]
+    fn a_long_log_reaches_the_database_file_without_a_writer_checkpointing() {
+        // 1,500 pages of 4 KiB: past the threshold, far below the writers' backstop.
+        let (_dir, path, db) = database_after_writing(1500);
         let start = Instant::now();
         while file_size(&path) < 6_000_000 && start.elapsed() < Duration::from_secs(10) {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(file_size(&path) >= 6_000_000, "{} bytes", file_size(&path));
-        drop(conn);
-        // Dropping the last Db stops the thread and closes its connection.
+        // Dropping the last Db stops the thread (joined) and closes its connection.
         drop(db);
     }
 
     #[test]
     fn a_short_log_waits_as_sqlite_would_let_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.db");
-        let target = DatabaseTarget::Sqlite(path.clone());
-        let db = Db::connect(&target, &DatabaseSettings::default()).unwrap();
-        let mut conn = db.get().unwrap();
-        conn.batch_execute("CREATE TABLE t (x TEXT);").unwrap();
-        conn.batch_execute(&INSERT.replace("ROWS", "200")).unwrap();
+        let (_dir, path, _db) = database_after_writing(200);
         std::thread::sleep(super::POLL * 6);
         assert!(file_size(&path) < 800_000, "{} bytes", file_size(&path));
     }
