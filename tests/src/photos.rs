@@ -40,11 +40,12 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The shared sample photos (`CLOSEOUT_TEST_PHOTOS`, else `../shared/testdata/photos`).
+/// The sample photos kept in the repository (`tests/fixtures/photos`, see its ATTRIBUTION.md), or
+/// `CLOSEOUT_TEST_PHOTOS` when set.
 pub fn samples() -> PathBuf {
     let dir = std::env::var_os("CLOSEOUT_TEST_PHOTOS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/testdata/photos"));
+        .unwrap_or_else(|| repo_root().join("tests/fixtures/photos"));
     assert!(
         dir.join("exiftool.json").is_file(),
         "sample photos not found at {} (set CLOSEOUT_TEST_PHOTOS)",

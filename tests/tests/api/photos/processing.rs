@@ -26,7 +26,7 @@ async fn tus_js_client_uploads_every_sample_and_exif_matches_exiftool() {
     let files = sample_files();
     assert!(
         files.len() >= 30,
-        "expected the shared samples, found {}",
+        "expected the sample photos, found {}",
         files.len()
     );
     let args: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
