@@ -12,6 +12,7 @@ mod inspections;
 mod issues;
 mod ledger;
 mod ops;
+mod paging;
 mod photos;
 mod places;
 mod references;
