@@ -31,7 +31,7 @@ pub async fn list(
     query: web::Query<ListUsers>,
 ) -> Result<web::Json<Vec<User>>, AppError> {
     let ListUsers { after, limit } = query.into_inner();
-    let limit = limit.unwrap_or(100).clamp(1, 500);
+    let limit = crate::domain::keyset::page_limit(limit, 100, 500)?;
     let users = state
         .db
         .run(move |conn| accounts::list(conn, &caller.0, after.as_deref(), limit))

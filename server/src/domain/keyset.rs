@@ -6,6 +6,9 @@
 //! [`Stamp`], the writer that stored it, so `=` on the timestamp is identity on both backends.
 //!
 //! Wire form: `k1.{unix seconds}.{nanoseconds, 9 digits}.{uuid}` — opaque to clients.
+//!
+//! [`page_limit`] is the one check of every list's `limit`: out of range is a 400 naming the
+//! range, never silently clamped.
 
 use crate::db::stamp::Stamp;
 use crate::error::{AppError, ErrorCode};
@@ -62,6 +65,19 @@ impl Keyset {
             .naive_utc();
         let id = uuid::Uuid::parse_str(id).map_err(|_| bad())?;
         Ok(Self { at: Stamp(at), id })
+    }
+}
+
+/// A list's `limit`: `default` when absent, else 1..=`max` or 400 `invalid_query` naming the range.
+pub fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, AppError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(AppError::new(
+            ErrorCode::InvalidQuery,
+            format!("limit: must be from 1 to {max} (got {n})"),
+        )
+        .zh(format!("limit 须在 1 到 {max} 之间（收到 {n}）"))),
     }
 }
 
