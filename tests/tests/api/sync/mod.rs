@@ -3,6 +3,7 @@
 
 mod conflicts;
 mod devices;
+mod doc;
 mod epoch;
 mod push;
 
