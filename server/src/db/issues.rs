@@ -288,24 +288,61 @@ pub struct IssueFigureRow {
     pub deadline: Option<NaiveDate>,
     pub escalation_level: i32,
     pub responsible_unit_id: Option<crate::ids::OrgUnitId>,
+    pub responsible_unit_path: Option<String>,
     pub created_at: NaiveDateTime,
     pub closed_at: Option<NaiveDateTime>,
+}
+
+/// Where a report's issues are: reported in the `places` subtree, or — for a responsible unit's
+/// own report, as its issue list has them — assigned to a unit in the `units` subtree.
+#[derive(Debug, Clone, Copy)]
+pub struct FigureScope<'a> {
+    pub places: &'a str,
+    pub units: Option<&'a str>,
+}
+
+impl FigureScope<'_> {
+    fn filter(
+        self,
+    ) -> Box<
+        dyn BoxableExpression<
+                issues::table,
+                DbBackend,
+                SqlType = diesel::sql_types::Nullable<diesel::sql_types::Bool>,
+            >,
+    > {
+        let (lo, hi) = subtree_bounds(self.places);
+        let by_place = issues::place_path
+            .ge(lo)
+            .and(issues::place_path.lt(hi))
+            .nullable();
+        match self.units {
+            Some(units) => {
+                let (lo, hi) = subtree_bounds(units);
+                Box::new(
+                    by_place.or(issues::responsible_unit_path
+                        .ge(lo)
+                        .and(issues::responsible_unit_path.lt(hi))),
+                )
+            }
+            None => Box::new(by_place),
+        }
+    }
 }
 
 /// Issues of a subtree that bear on a period `[start, end)`: created before its end, not
 /// rejected or duplicate, and not closed before its start. Keyset pages by id.
 pub fn figures_in(
     conn: &mut DbConnection,
-    subtree: &str,
+    scope: FigureScope<'_>,
     start: NaiveDateTime,
     end: NaiveDateTime,
     after: Option<&IssueId>,
     limit: i64,
 ) -> QueryResult<Vec<IssueFigureRow>> {
-    let (lo, hi) = subtree_bounds(subtree);
     let mut q = issues::table
         .select(IssueFigureRow::as_select())
-        .filter(issues::place_path.ge(lo).and(issues::place_path.lt(hi)))
+        .filter(scope.filter())
         .filter(issues::created_at.lt(end))
         .filter(issues::state.ne_all(["rejected", "duplicate"]))
         .filter(issues::closed_at.is_null().or(issues::closed_at.ge(start)))
@@ -316,20 +353,37 @@ pub fn figures_in(
     q.order(issues::id).limit(limit).load(conn)
 }
 
-/// (place path, category) of each reopening (反弹) recorded in `[start, end)` in a subtree.
+/// (place path, unit path, category) of each reopening (反弹) recorded in `[start, end)` in a
+/// scope.
 pub fn reopenings_in(
     conn: &mut DbConnection,
-    subtree: &str,
+    scope: FigureScope<'_>,
     start: NaiveDateTime,
     end: NaiveDateTime,
-) -> QueryResult<Vec<(String, String)>> {
-    let (lo, hi) = subtree_bounds(subtree);
-    issue_events::table
+) -> QueryResult<Vec<(String, Option<String>, String)>> {
+    let (lo, hi) = subtree_bounds(scope.places);
+    let by_place = issues::place_path.ge(lo).and(issues::place_path.lt(hi));
+    let q = issue_events::table
         .inner_join(issues::table)
         .filter(issue_events::action.eq("reopen"))
         .filter(issue_events::server_time.ge(start))
         .filter(issue_events::server_time.lt(end))
-        .filter(issues::place_path.ge(lo).and(issues::place_path.lt(hi)))
-        .select((issues::place_path, issues::category))
-        .load(conn)
+        .into_boxed::<DbBackend>();
+    let q = match scope.units {
+        Some(units) => {
+            let (lo, hi) = subtree_bounds(units);
+            q.filter(
+                by_place.nullable().or(issues::responsible_unit_path
+                    .ge(lo)
+                    .and(issues::responsible_unit_path.lt(hi))),
+            )
+        }
+        None => q.filter(by_place),
+    };
+    q.select((
+        issues::place_path,
+        issues::responsible_unit_path,
+        issues::category,
+    ))
+    .load(conn)
 }

@@ -1,7 +1,8 @@
 //! Statistics of a period per child place of a parent and per category: found, closed, open,
 //! overdue, closure and on-time rates, days to close, relapses (反弹) — and the open backlog at
 //! the end of each day (动态清零). Scoped like the issue list: the parent must be a place the
-//! caller sees, and then its whole subtree is theirs.
+//! caller sees, and then its whole subtree is theirs; a responsible unit's report also holds the
+//! issues assigned to it (or to units below it) wherever they were reported.
 //!
 //! Definitions (docs/reports.md repeats them): rejected and duplicate issues never count. An
 //! issue is *found* when created in the period; *closed* when its close-out (销号) falls in the
@@ -16,13 +17,14 @@
 use super::ledger::Office;
 use super::names::Names;
 use super::period::Period;
-use crate::db::issues::{self, IssueFigureRow};
+use crate::db::issues::{self, FigureScope, IssueFigureRow};
 use crate::db::{DbConnection, org_units};
 use crate::domain::access::{self, Caller, Place};
 use crate::domain::issues::view::ESCALATION_NAMES_ZH;
 use crate::error::{AppError, ErrorCode};
 use crate::ids::OrgUnitId;
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use closeout_sync_protocol::Role;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -176,6 +178,7 @@ pub fn compute(
     long_overdue_days: i64,
 ) -> Result<Stats, AppError> {
     let parent = resolve_parent(conn, caller, parent)?;
+    let scope = scope_of(caller, &parent.path);
     let mut names = Names::new(conn)?;
     let children = org_units::list_in_subtrees(
         conn,
@@ -207,19 +210,28 @@ pub fn compute(
             .min(backlog_len)
     };
     let mut overdue_list: Vec<(i64, IssueFigureRow)> = Vec::new();
+    // A row's child is the path segment right after the parent's path: of its place, or (in a
+    // unit's report, for an issue reported elsewhere) of the unit it is assigned to.
+    let child_of = |place_path: &str, unit_path: Option<&str>| -> usize {
+        let segment = |path: &str| {
+            path.strip_prefix(&parent.path)
+                .and_then(|rest| rest.split('/').next())
+                .and_then(|seg| child_index.get(seg).copied())
+        };
+        match place_path.strip_prefix(&parent.path) {
+            Some(_) => segment(place_path),
+            None => unit_path.and_then(segment),
+        }
+        .unwrap_or(own)
+    };
 
     let mut after = None;
     loop {
-        let rows = issues::figures_in(conn, &parent.path, start, end, after.as_ref(), PAGE)?;
+        let rows = issues::figures_in(conn, scope, start, end, after.as_ref(), PAGE)?;
         let Some(last) = rows.last() else { break };
         after = Some(last.id.clone());
         for row in rows {
-            let place = row
-                .place_path
-                .strip_prefix(&parent.path)
-                .and_then(|rest| rest.split('/').next())
-                .and_then(|seg| child_index.get(seg).copied())
-                .unwrap_or(own);
+            let place = child_of(&row.place_path, row.responsible_unit_path.as_deref());
             let closed_at = row.closed_at.filter(|_| row.state == "closed");
             let created_day = office.day_of(row.created_at);
             let closed_day = closed_at.map(|t| office.day_of(t));
@@ -265,12 +277,8 @@ pub fn compute(
             }
         }
     }
-    for (path, category) in issues::reopenings_in(conn, &parent.path, start, end)? {
-        let place = path
-            .strip_prefix(&parent.path)
-            .and_then(|rest| rest.split('/').next())
-            .and_then(|seg| child_index.get(seg).copied())
-            .unwrap_or(own);
+    for (path, unit_path, category) in issues::reopenings_in(conn, scope, start, end)? {
+        let place = child_of(&path, unit_path.as_deref());
         per_place[place].f.reopened += 1;
         per_category.entry(category).or_default().f.reopened += 1;
         totals.f.reopened += 1;
@@ -359,6 +367,20 @@ pub fn compute(
         backlog,
         overdue,
     })
+}
+
+/// The issues a report on `parent` covers, as the caller's issue list has them: those reported in
+/// its subtree, and — when the caller is the responsible unit for it — those assigned to a unit
+/// in its subtree, wherever they were reported (a county bureau has no villages below it).
+fn scope_of<'a>(caller: &Caller, parent: &'a str) -> FigureScope<'a> {
+    let answers_for = caller
+        .subtrees_with(Role::Responsible)
+        .iter()
+        .any(|unit| parent.starts_with(unit.as_str()));
+    FigureScope {
+        places: parent,
+        units: answers_for.then_some(parent),
+    }
 }
 
 /// Keeps the most overdue items (then by ledger number), at most `OVERDUE_LIST_MAX`.
