@@ -16,6 +16,7 @@ mod photos;
 mod places;
 mod references;
 mod reports;
+mod role_matrix;
 mod simulator;
 mod startup;
 mod sync;
