@@ -58,6 +58,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi
                 )
                 .service(web::resource("/org-units/{id}").get(org_units::get_one))
                 .service(web::resource("/users").get(users::list).post(users::create))
+                .service(web::resource("/users/{id}/disable").post(users::disable))
+                .service(web::resource("/users/{id}/enable").post(users::enable))
+                .service(web::resource("/users/{id}/roles").post(users::grant_role))
+                .service(web::resource("/users/{id}/roles/revoke").post(users::revoke_role))
+                .service(web::resource("/users/{id}/roles/move").post(users::move_role))
+                .service(web::resource("/users/{id}/password").post(users::set_password))
                 .service(
                     web::resource("/uploads")
                         .route(web::post().to(uploads::create))

@@ -233,6 +233,7 @@ impl World {
                 "inspection" => side.inspection.clone(),
                 "photo" => side.photo.clone(),
                 "user" => side.worker.id.clone(),
+                "account" => self.account(side).await,
                 "device" => self.device(side).await,
                 "template" => self.template().await,
                 "schedule" => self.schedule(side).await,
@@ -264,6 +265,22 @@ impl World {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// A new grid worker of the side's place (not logged in).
+    async fn account(&self, side: &Side) -> String {
+        let (status, u) = self
+            .app
+            .post(
+                "/api/v1/users",
+                &self.app.admin.access,
+                json!({"username": format!("mx{}", self.fresh()), "display_name": "新人",
+                       "password": "account-password",
+                       "roles": [{"role": "grid_worker", "org_unit_id": side.place}]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{u}");
+        u["id"].as_str().unwrap().to_owned()
     }
 
     async fn template(&self) -> String {
