@@ -9,6 +9,7 @@ pub mod inspections;
 pub mod issues;
 pub mod middleware;
 pub mod openapi;
+pub mod openapi_fixes;
 pub mod ops;
 pub mod org_units;
 pub mod photos;
