@@ -52,6 +52,7 @@ pub async fn create(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListIssues {
     /// Comma-separated states, e.g. `assigned,rectifying`.

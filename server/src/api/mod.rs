@@ -9,6 +9,7 @@ pub mod inspections;
 pub mod issues;
 pub mod middleware;
 pub mod openapi;
+pub mod openapi_fixes;
 pub mod ops;
 pub mod org_units;
 pub mod photos;
@@ -71,6 +72,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi
                         .post(users::create)
                         .wrap(compressed()),
                 )
+                .service(web::resource("/users/{id}/disable").post(users::disable))
+                .service(web::resource("/users/{id}/enable").post(users::enable))
+                .service(web::resource("/users/{id}/roles").post(users::grant_role))
+                .service(web::resource("/users/{id}/roles/revoke").post(users::revoke_role))
+                .service(web::resource("/users/{id}/roles/move").post(users::move_role))
+                .service(web::resource("/users/{id}/password").post(users::set_password))
                 .service(
                     web::resource("/uploads")
                         .route(web::post().to(uploads::create))

@@ -2,6 +2,7 @@
 //! connection; no HTTP types, so the API, the CLI and background jobs share them.
 
 pub mod access;
+pub mod account_lifecycle;
 pub mod accounts;
 pub mod categories;
 pub mod evidence;

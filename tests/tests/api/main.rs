@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod accounts;
 mod auth;
 mod cli;
 mod compression;
@@ -18,6 +19,7 @@ mod photos;
 mod places;
 mod references;
 mod reports;
+mod role_matrix;
 mod simulator;
 mod startup;
 mod sync;

@@ -24,10 +24,21 @@ pub fn detail(
     if !can_see(caller, &row) {
         return Err(AppError::not_found("issue"));
     }
-    let history = issues::events_of(conn, id)?
+    let mut history = issues::events_of(conn, id)?
         .into_iter()
         .map(view::event)
         .collect::<Result<Vec<_>, _>>()?;
+    // Names from the accounts, disabled ones included: the history names who acted.
+    let mut names: std::collections::HashMap<UserId, Option<String>> = Default::default();
+    for event in &mut history {
+        if let Some(actor) = &event.actor_id {
+            if !names.contains_key(actor) {
+                let name = crate::db::users::find(conn, actor)?.map(|u| u.display_name);
+                names.insert(actor.clone(), name);
+            }
+            event.actor_name = names.get(actor).cloned().flatten();
+        }
+    }
     let inspection =
         crate::db::inspections::link_of_issue(conn, id)?.map(|l| view::InspectionLink {
             inspection_id: l.inspection_id,
