@@ -78,6 +78,10 @@ pub enum ErrorCode {
     // Server side
     DatabaseUnavailable,
     Internal,
+    // Bad text and pushed mutations judged one by one (issue 13)
+    ControlCharacter,
+    InvalidDeviceTime,
+    SequenceGapTooLarge,
 }
 
 impl ErrorCode {
@@ -147,6 +151,9 @@ impl ErrorCode {
             Self::TemplateVersionUnknown => "template_version_unknown",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::Internal => "internal",
+            Self::ControlCharacter => "control_character",
+            Self::InvalidDeviceTime => "invalid_device_time",
+            Self::SequenceGapTooLarge => "sequence_gap_too_large",
         }
     }
 
@@ -213,6 +220,8 @@ impl ErrorCode {
             Self::StorageUnavailable => 503,
             Self::DatabaseUnavailable => 503,
             Self::Internal => 500,
+            Self::ControlCharacter | Self::InvalidDeviceTime => 422,
+            Self::SequenceGapTooLarge => 409,
         }
     }
 
@@ -290,6 +299,15 @@ impl ErrorCode {
             Self::TemplateVersionUnknown => "The checklist template has no such version",
             Self::DatabaseUnavailable => "The database is unavailable",
             Self::Internal => "Internal server error",
+            Self::ControlCharacter => {
+                "A text field holds a control character (NUL, escape, …); only tab, LF and CR are allowed"
+            }
+            Self::InvalidDeviceTime => {
+                "device_time must be an RFC 3339 time with a zone, e.g. 2026-11-20T08:00:00+08:00"
+            }
+            Self::SequenceGapTooLarge => {
+                "seq is too far ahead of the device's acknowledged sequence number"
+            }
         }
     }
 
@@ -361,6 +379,11 @@ impl ErrorCode {
             Self::TemplateVersionUnknown => "检查模板没有该版本",
             Self::DatabaseUnavailable => "数据库暂不可用",
             Self::Internal => "服务器内部错误",
+            Self::ControlCharacter => "文本中含有控制字符（如 NUL），仅允许制表符和换行",
+            Self::InvalidDeviceTime => {
+                "device_time 须为带时区的 RFC 3339 时间，如 2026-11-20T08:00:00+08:00"
+            }
+            Self::SequenceGapTooLarge => "序号超出设备已确认序号过多",
         }
     }
 }
@@ -442,13 +465,19 @@ impl AppError {
     /// inserted) or the database refused to serialize: redoing the work will see the winner.
     pub fn is_write_race(&self) -> bool {
         use diesel::result::{DatabaseErrorKind, Error};
-        matches!(
-            self.source.as_ref().and_then(|s| s.downcast_ref::<Error>()),
+        if self.code == ErrorCode::ConcurrentUpdate {
+            // An optimistic version check lost to a concurrent writer: redone, it reads the winner.
+            return true;
+        }
+        match self.source.as_ref().and_then(|s| s.downcast_ref::<Error>()) {
             Some(Error::DatabaseError(
                 DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure,
-                _
-            ))
-        )
+                _,
+            )) => true,
+            // diesel has no kind for PostgreSQL's 40P01; its message is fixed.
+            Some(Error::DatabaseError(_, info)) => info.message().contains("deadlock detected"),
+            _ => false,
+        }
     }
 }
 

@@ -24,6 +24,7 @@ pub struct Settings {
     pub photos: PhotoSettings,
     pub ledger: LedgerSettings,
     pub evidence: EvidenceSettings,
+    pub sync: SyncSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -127,6 +128,28 @@ impl Default for LedgerSettings {
             utc_offset_hours: 8,
             escalation_days: vec![1, 7, 15, 30],
             escalation_interval_secs: 300,
+        }
+    }
+}
+
+/// Limits of `POST /sync/push` (docs/sync-protocol.md, "Limits and retries").
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncSettings {
+    /// How far a mutation's `seq` may run ahead of the device's acknowledged sequence number;
+    /// further is `rejected` with `sequence_gap_too_large` (it would be held behind a gap no phone
+    /// makes by losing batches).
+    pub max_sequence_gap: u64,
+    /// How often a push is run again, whole, after losing a write race (PostgreSQL: a
+    /// serialization failure, deadlock or unique-key race) before the client gets a 503.
+    pub write_race_attempts: u32,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            max_sequence_gap: 10_000,
+            write_race_attempts: 8,
         }
     }
 }
@@ -235,6 +258,7 @@ impl Default for Settings {
             photos: PhotoSettings::default(),
             ledger: LedgerSettings::default(),
             evidence: EvidenceSettings::default(),
+            sync: SyncSettings::default(),
         }
     }
 }

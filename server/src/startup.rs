@@ -89,6 +89,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .app_data(web::QueryConfig::default().error_handler(problem::query_error))
                 .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))
+                .wrap(from_fn(api::text::refuse_control_in_query))
                 .wrap(from_fn(middleware::observe))
                 .wrap(TracingLogger::default())
                 .route(

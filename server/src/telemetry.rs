@@ -2,7 +2,9 @@
 //! not a global, so several servers can run in one test process).
 
 use crate::settings::{LogFormat, LogSettings};
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global log subscriber (once per process; later calls are ignored).
@@ -24,6 +26,8 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     pub db_connections: IntGauge,
     pub db_idle_connections: IntGauge,
+    /// Pushes run again, whole, after losing a write race (docs/sync-protocol.md).
+    pub sync_push_retries: IntCounter,
 }
 
 impl Metrics {
@@ -53,12 +57,18 @@ impl Metrics {
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(db_connections.clone()))?;
         registry.register(Box::new(db_idle_connections.clone()))?;
+        let sync_push_retries = IntCounter::new(
+            "sync_push_retries_total",
+            "Push batches run again after a write race (serialization failure, deadlock, key race)",
+        )?;
+        registry.register(Box::new(sync_push_retries.clone()))?;
         Ok(Self {
             registry,
             http_requests,
             http_duration,
             db_connections,
             db_idle_connections,
+            sync_push_retries,
         })
     }
 

@@ -35,7 +35,7 @@ use serde::Deserialize;
 pub async fn record(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<RecordInspectionBody>,
+    body: super::text::Json<RecordInspectionBody>,
 ) -> Result<HttpResponse, AppError> {
     let input = body.into_inner();
     let clock = state.clock();

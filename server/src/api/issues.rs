@@ -36,7 +36,7 @@ use serde::Deserialize;
 pub async fn create(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<NewIssue>,
+    body: super::text::Json<NewIssue>,
 ) -> Result<HttpResponse, AppError> {
     let input = body.into_inner();
     let clock = state.clock();
@@ -195,7 +195,7 @@ pub async fn transition(
     state: web::Data<AppState>,
     caller: Authenticated,
     id: web::Path<uuid::Uuid>,
-    body: web::Json<TransitionRequest>,
+    body: super::text::Json<TransitionRequest>,
 ) -> Result<web::Json<IssueDetail>, AppError> {
     let id = IssueId::from(id.into_inner());
     let request = body.into_inner();

@@ -19,6 +19,7 @@ pub mod state;
 pub mod stream;
 pub mod sync;
 pub mod templates;
+pub mod text;
 pub mod uploads;
 pub mod users;
 

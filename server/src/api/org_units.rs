@@ -80,7 +80,7 @@ pub async fn get_one(
 pub async fn create(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<NewOrgUnit>,
+    body: super::text::Json<NewOrgUnit>,
 ) -> Result<HttpResponse, AppError> {
     let input = body.into_inner();
     let unit = state

@@ -22,7 +22,8 @@ use serde::Deserialize;
         (status = 200, body = PushResponse),
         (status = 400, description = "unsupported_protocol", body = super::problem::Problem),
         (status = 403, description = "device_revoked", body = super::problem::Problem),
-        (status = 422, description = "the envelope is malformed (bodies are judged one by one)", body = super::problem::Problem),
+        (status = 422, description = "the envelope is malformed (each mutation is judged on its own)", body = super::problem::Problem),
+        (status = 503, description = "database_unavailable: the batch kept losing write races; send it again", body = super::problem::Problem),
     ),
     security(("bearer" = []))
 )]
@@ -34,12 +35,16 @@ pub async fn push_batch(
     let batch = body.into_inner();
     let clock = state.clock();
     let evidence = state.evidence();
-    Ok(web::Json(
-        state
-            .db
-            .run(move |conn| push::push(conn, &caller.0, batch, clock, evidence))
-            .await?,
-    ))
+    let limits = state.settings.sync;
+    let pushed = state
+        .db
+        .run(move |conn| push::push(conn, &caller.0, batch, clock, evidence, limits))
+        .await?;
+    state
+        .metrics
+        .sync_push_retries
+        .inc_by(u64::from(pushed.retries));
+    Ok(web::Json(pushed.response))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -136,7 +141,7 @@ pub async fn resolve_conflict(
     state: web::Data<AppState>,
     caller: Authenticated,
     id: web::Path<uuid::Uuid>,
-    body: web::Json<ResolveRequest>,
+    body: super::text::Json<ResolveRequest>,
 ) -> Result<web::Json<Conflict>, AppError> {
     let id = ConflictId::from(id.into_inner());
     let request = body.into_inner();

@@ -163,7 +163,10 @@ impl Db {
 
 /// A transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: it takes the write lock up
 /// front, so two writers queue on busy_timeout instead of one failing with SQLITE_BUSY when it
-/// upgrades from a read. On PostgreSQL it is an ordinary transaction.
+/// upgrades from a read. On PostgreSQL it takes the change feed's counter row lock first: every
+/// writer of synced data needs that lock until commit anyway, and taking it before any other row
+/// (ledger counters, issues, devices) makes one lock order everywhere, so writers queue instead of
+/// deadlocking, and each reads what the one before it committed (no lost version checks).
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -174,7 +177,15 @@ where
         DbConnection::Sqlite(c) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
         }
-        DbConnection::Postgres(_) => Manager::begin_transaction(conn)?,
+        DbConnection::Postgres(_) => {
+            Manager::begin_transaction(conn)?;
+            if let Err(e) = super::changes::lock_feed(conn) {
+                if let Err(rollback) = Manager::rollback_transaction(conn) {
+                    tracing::error!(error = %rollback, "rollback failed");
+                }
+                return Err(e.into());
+            }
+        }
     }
     match work(conn) {
         Ok(value) => {

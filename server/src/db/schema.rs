@@ -164,6 +164,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    sync_skipped (device_id, first_seq) {
+        device_id -> Text,
+        first_seq -> BigInt,
+        last_seq -> BigInt,
+        released_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     sync_conflicts (id) {
         id -> Text,
         issue_id -> Text,
@@ -424,4 +433,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspection_conflicts,
     inspection_schedules,
     deductions,
+    sync_skipped,
 );

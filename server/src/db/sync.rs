@@ -3,7 +3,7 @@
 use super::connection::{DbBackend, DbConnection};
 use super::issues::subtree_bounds;
 use super::models::{ConflictRow, SyncMutationRow};
-use super::schema::{sync_backlog, sync_conflicts, sync_mutations};
+use super::schema::{sync_backlog, sync_conflicts, sync_mutations, sync_skipped};
 use crate::ids::{ConflictId, DeviceId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -240,6 +240,45 @@ pub fn mark_skipped(
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Skips the numbers `first..=last` of a device (a supervisor released the gap): one row,
+/// however wide the gap.
+pub fn skip_range(
+    conn: &mut DbConnection,
+    device: &DeviceId,
+    first: i64,
+    last: i64,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(sync_skipped::table)
+        .values((
+            sync_skipped::device_id.eq(device),
+            sync_skipped::first_seq.eq(first),
+            sync_skipped::last_seq.eq(last),
+            sync_skipped::released_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Was `seq` released as skipped and has no mutation been recorded at it since (so one arriving
+/// now is applied late)?
+pub fn is_skipped(conn: &mut DbConnection, device: &DeviceId, seq: i64) -> QueryResult<bool> {
+    let in_range: i64 = sync_skipped::table
+        .filter(
+            sync_skipped::device_id
+                .eq(device)
+                .and(sync_skipped::first_seq.le(seq))
+                .and(sync_skipped::last_seq.ge(seq)),
+        )
+        .count()
+        .get_result(conn)?;
+    // Releases before ranges existed left one backlog row per number.
+    if in_range == 0 && backlog_status(conn, device, seq)?.as_deref() != Some("skipped") {
+        return Ok(false);
+    }
+    Ok(mutation_at(conn, device, seq)?.is_none())
 }
 
 /// (device, seq, status, received_at) of every backlog entry.

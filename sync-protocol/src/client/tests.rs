@@ -53,6 +53,7 @@ impl ModelServer {
             code: None,
             message: None,
             message_zh: None,
+            field: None,
             version: None,
             conflict_ids: None,
             original: None,

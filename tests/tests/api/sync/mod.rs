@@ -3,6 +3,7 @@
 
 mod conflicts;
 mod devices;
+mod hostile;
 mod push;
 
 use closeout_tests::{Cast, TestApp, TestUser};
