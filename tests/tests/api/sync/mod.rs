@@ -1,6 +1,7 @@
 //! Offline sync over HTTP: exactly-once pushes, held gaps, conflicts kept, scoped pulls with
 //! tombstones, revoked devices, clocks.
 
+mod concurrency;
 mod conflicts;
 mod devices;
 mod hostile;
