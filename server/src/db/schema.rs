@@ -435,3 +435,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     deductions,
     sync_skipped,
 );
+
+diesel::table! {
+    feed_epoch (id) {
+        id -> Integer,
+        epoch -> Text,
+    }
+}

@@ -4,6 +4,8 @@
 mod concurrency;
 mod conflicts;
 mod devices;
+mod doc;
+mod epoch;
 mod hostile;
 mod push;
 
