@@ -32,30 +32,26 @@ async fn phones_pushing_at_once(two_servers: bool) {
         bases.push(r.base.clone());
     }
     let village = c.places.village_a.clone();
+    // Pairs: a grid worker of the village and a supervisor of its town.
     let mut phones = Vec::new();
     for p in 0..PHONES {
-        phones.push(
-            app.user_with(&format!("phone-{p}"), &[(Role::GridWorker, Some(&village))])
-                .await,
-        );
+        let role = if p % 2 == 0 {
+            (Role::GridWorker, Some(village.as_str()))
+        } else {
+            (Role::Supervisor, Some(c.places.town.as_str()))
+        };
+        phones.push(app.user_with(&format!("phone-{p}"), &[role]).await);
     }
-    // Each pair of phones shares one issue whose different fields they edit, and one whose
-    // severity they both set (to different values).
+    // Each pair shares one issue (the grid worker's report) whose different fields they edit,
+    // and one whose severity they both set, to different values.
     let mut different = Vec::new();
     let mut same = Vec::new();
     for k in 0..PHONES / 2 {
-        different.push(
-            app.report(&c.worker_a, &village, &format!("共享{k}")).await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
-        same.push(
-            app.report(&c.worker_a, &village, &format!("同项{k}")).await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        let reporter = &phones[2 * k];
+        let d = app.report(reporter, &village, &format!("共享{k}")).await;
+        let s = app.report(reporter, &village, &format!("同项{k}")).await;
+        different.push(d["id"].as_str().unwrap().to_owned());
+        same.push(s["id"].as_str().unwrap().to_owned());
     }
     let client = reqwest::Client::new();
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(PHONES));
