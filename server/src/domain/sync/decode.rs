@@ -75,7 +75,7 @@ pub struct Incoming {
 /// What a pushed mutation decodes to.
 #[derive(Debug)]
 pub enum Decoded {
-    Placed(Incoming),
+    Placed(Box<Incoming>),
     /// No usable `id` or `seq`: answered `rejected` at once.
     Unplaced(MutationResult),
 }
@@ -115,7 +115,7 @@ pub fn mutation(raw: Value, now: DateTime<Utc>) -> Decoded {
         .map(|t| t.with_timezone(&Utc));
     let body_value = map.get("body").cloned().unwrap_or(Value::Null);
     let body = check(map, id, device_time.is_some()).and_then(|()| body(&body_value));
-    Decoded::Placed(Incoming {
+    Decoded::Placed(Box::new(Incoming {
         m: RawMutation {
             id: id.to_owned(),
             seq,
@@ -124,14 +124,14 @@ pub fn mutation(raw: Value, now: DateTime<Utc>) -> Decoded {
         },
         body,
         raw,
-    })
+    }))
 }
 
 /// Decodes a mutation kept in the backlog (stored as it arrived).
 pub fn stored(text: &str, now: DateTime<Utc>) -> Result<Incoming, AppError> {
     let raw: Value = serde_json::from_str(text).map_err(AppError::internal)?;
     match mutation(raw, now) {
-        Decoded::Placed(incoming) => Ok(incoming),
+        Decoded::Placed(incoming) => Ok(*incoming),
         Decoded::Unplaced(r) => Err(AppError::internal(anyhow::anyhow!(
             "a stored mutation cannot be placed: {:?}",
             r.code

@@ -109,7 +109,7 @@ pub fn push(
     let mut placed = Vec::with_capacity(batch.mutations.len());
     for raw in batch.mutations {
         match decode::mutation(raw, now) {
-            Decoded::Placed(incoming) => placed.push(incoming),
+            Decoded::Placed(incoming) => placed.push(*incoming),
             Decoded::Unplaced(result) => unplaced.push(result),
         }
     }
