@@ -78,6 +78,9 @@ pub enum ErrorCode {
     // Server side
     DatabaseUnavailable,
     Internal,
+    // Uploads (issue 14)
+    UploadEmpty,
+    UploadBodyTimeout,
 }
 
 impl ErrorCode {
@@ -147,6 +150,8 @@ impl ErrorCode {
             Self::TemplateVersionUnknown => "template_version_unknown",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::Internal => "internal",
+            Self::UploadEmpty => "upload_empty",
+            Self::UploadBodyTimeout => "upload_body_timeout",
         }
     }
 
@@ -213,6 +218,8 @@ impl ErrorCode {
             Self::StorageUnavailable => 503,
             Self::DatabaseUnavailable => 503,
             Self::Internal => 500,
+            Self::UploadEmpty => 400,
+            Self::UploadBodyTimeout => 408,
         }
     }
 
@@ -290,6 +297,8 @@ impl ErrorCode {
             Self::TemplateVersionUnknown => "The checklist template has no such version",
             Self::DatabaseUnavailable => "The database is unavailable",
             Self::Internal => "Internal server error",
+            Self::UploadEmpty => "An upload must have at least one byte",
+            Self::UploadBodyTimeout => "No byte of the request body arrived in time",
         }
     }
 
@@ -361,6 +370,8 @@ impl ErrorCode {
             Self::TemplateVersionUnknown => "检查模板没有该版本",
             Self::DatabaseUnavailable => "数据库暂不可用",
             Self::Internal => "服务器内部错误",
+            Self::UploadEmpty => "上传文件为空（0 字节），不予接受",
+            Self::UploadBodyTimeout => "请求体长时间未收到数据，已收到的部分已保存，请续传",
         }
     }
 }

@@ -160,6 +160,9 @@ pub struct PhotoSettings {
     pub thumbnail_sizes: Vec<u32>,
     /// Photos processed at once (decoding is CPU- and memory-heavy); unset: one per core.
     pub processing_concurrency: Option<usize>,
+    /// A tus request body that brings no byte for this long ends: the bytes that arrived are kept,
+    /// the upload is free to resume (a phone that lost signal sends neither FIN nor RST).
+    pub upload_body_timeout_ms: u64,
 }
 
 /// `local` (a directory, default `data_dir/photos`) or `s3` (any S3-compatible server).
@@ -203,6 +206,7 @@ impl Default for PhotoSettings {
             cleanup_interval_secs: 3600,
             thumbnail_sizes: vec![256, 1280],
             processing_concurrency: None,
+            upload_body_timeout_ms: 30_000,
         }
     }
 }

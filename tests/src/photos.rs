@@ -9,6 +9,10 @@ use reqwest::{Method, StatusCode};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+/// The tus chunk size docs/photos.md recommends for phones on 2G/3G links (256 KiB: about ten
+/// seconds on EDGE, two on 3G), so a cut costs at most that much; the weak-link tests use it.
+pub const WEAK_LINK_CHUNK: usize = 256 * 1024;
+
 /// A small JPEG of random noise, different every call (so a different SHA-256 and perceptual
 /// hash): a photo that no check links to any other. It has no EXIF, which is flagged (`no_exif`)
 /// but does not block close-out under the default policy.

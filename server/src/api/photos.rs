@@ -1,5 +1,6 @@
 //! `/api/v1/photos/{sha256}`: a photo's bytes, thumbnails and facts. Content never changes under
-//! a SHA-256, so responses are cacheable forever (`immutable`, `ETag` = the hash).
+//! a SHA-256, so responses are cacheable forever (`immutable`, `ETag` = the hash), but only by the
+//! reader's own browser (`private`): a shared cache would hand them to anyone with the URL.
 
 use super::extract::Authenticated;
 use super::state::AppState;
@@ -11,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const IMMUTABLE: &str = "private, max-age=31536000, immutable";
 
 fn check_sha(sha256: &str) -> Result<String, AppError> {
     let sha = sha256.to_ascii_lowercase();

@@ -64,6 +64,7 @@ impl PhotoService {
                 max_bytes: p.max_bytes,
                 user_quota_bytes: p.user_quota_bytes,
                 expiry_secs: p.upload_expiry_secs,
+                body_timeout: std::time::Duration::from_millis(p.upload_body_timeout_ms),
             },
             busy: Mutex::new(HashSet::new()),
             processing: ProcessingPool::new(workers)?,

@@ -4,6 +4,7 @@
 
 mod close_out;
 mod evidence;
+mod interruptions;
 mod processing;
 mod protocol;
 mod storage;

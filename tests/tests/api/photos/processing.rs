@@ -169,7 +169,7 @@ async fn thumbnails_of_all_eight_orientations_are_upright_and_served_immutable()
             assert_eq!(headers["content-type"], "image/jpeg");
             assert_eq!(
                 headers["cache-control"],
-                "public, max-age=31536000, immutable"
+                "private, max-age=31536000, immutable"
             );
             let img = decode(&thumb);
             assert_eq!(img.width().max(img.height()), 256);

@@ -180,6 +180,25 @@ async fn the_s3_backend_stores_dedups_and_serves_photos() {
 }
 
 /// An incompressible PNG (random pixels), about 3 bytes a pixel.
+#[tokio::test]
+async fn photos_and_thumbnails_are_cached_only_by_the_reader() {
+    let app = TestApp::spawn().await;
+    let token = app.admin.access.clone();
+    let sha = app
+        .upload_photo(&token, &closeout_tests::photos::fresh_jpeg())
+        .await;
+    for path in [
+        format!("/api/v1/photos/{sha}"),
+        format!("/api/v1/photos/{sha}/thumbnail?size=256"),
+    ] {
+        let (status, headers, _) = app.get_bytes(&path, &token).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let cache = headers["cache-control"].to_str().unwrap();
+        assert!(cache.starts_with("private,"), "{path}: {cache}");
+        assert!(!cache.contains("public"), "{path}: {cache}");
+    }
+}
+
 fn noise_png(w: u32, h: u32) -> Vec<u8> {
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     let img = image::RgbImage::from_fn(w, h, |_, _| {
