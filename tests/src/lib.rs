@@ -19,6 +19,7 @@ use std::io::Write;
 pub use closeout_sync_protocol as protocol;
 
 pub mod photos;
+pub mod proxy;
 pub mod simulator;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -271,6 +271,11 @@ pub type TusEvent = serde_json::Value;
 
 /// The tus-js-client driver as a command (node with NODE_PATH set), not yet started.
 pub fn tus_js_client(app: &TestApp, token: &str, args: &[&str]) -> Command {
+    tus_js_client_at(&app.url("/api/v1/uploads"), token, args)
+}
+
+/// The tus-js-client driver against any tus endpoint (e.g. through a proxy), not yet started.
+pub fn tus_js_client_at(endpoint: &str, token: &str, args: &[&str]) -> Command {
     let tools = tools_dir();
     let modules = require_tool(
         &tools.join("node/node_modules/tus-js-client"),
@@ -279,7 +284,7 @@ pub fn tus_js_client(app: &TestApp, token: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new("node");
     cmd.env("NODE_PATH", modules.parent().unwrap())
         .arg(repo_root().join("tests/tus/client.cjs"))
-        .arg(app.url("/api/v1/uploads"))
+        .arg(endpoint)
         .arg(token)
         .args(args)
         .stdout(Stdio::piped())
@@ -289,7 +294,16 @@ pub fn tus_js_client(app: &TestApp, token: &str, args: &[&str]) -> Command {
 
 /// Runs the tus-js-client driver to the end; returns its events and whether it succeeded.
 pub async fn run_tus_js_client(app: &TestApp, token: &str, args: &[&str]) -> (bool, Vec<TusEvent>) {
-    let cmd = tus_js_client(app, token, args);
+    run_tus_js_client_at(&app.url("/api/v1/uploads"), token, args).await
+}
+
+/// Runs the tus-js-client driver against `endpoint` to the end (see [`run_tus_js_client`]).
+pub async fn run_tus_js_client_at(
+    endpoint: &str,
+    token: &str,
+    args: &[&str],
+) -> (bool, Vec<TusEvent>) {
+    let cmd = tus_js_client_at(endpoint, token, args);
     let output = tokio::process::Command::from(cmd)
         .kill_on_drop(true)
         .output()

@@ -8,6 +8,7 @@ mod interruptions;
 mod processing;
 mod protocol;
 mod storage;
+mod weak_links;
 
 use closeout::settings::PhotoStorage;
 use closeout_sync_protocol::Role;
