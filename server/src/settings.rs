@@ -76,6 +76,9 @@ pub struct EvidenceSettings {
     /// `override_reason` (any of `closeout_sync_protocol::evidence::FLAGS` but `pending`, which
     /// always blocks).
     pub block_approve: Vec<String>,
+    /// Perceptual hashes at most this many bits apart (of 64) are the same picture for `reused`
+    /// and `before_equals_after` (chosen from measured rates, docs/photos.md). At most 15.
+    pub near_duplicate_bits: u32,
 }
 
 impl EvidenceSettings {
@@ -105,9 +108,13 @@ impl Default for EvidenceSettings {
                 .iter()
                 .map(|f| (*f).to_owned())
                 .collect(),
+            near_duplicate_bits: NEAR_DUPLICATE_BITS,
         }
     }
 }
+
+/// Default of `evidence.near_duplicate_bits` (docs/photos.md says how it was chosen).
+pub const NEAR_DUPLICATE_BITS: u32 = 10;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -313,6 +320,9 @@ impl Settings {
     /// Values that parse but make no sense.
     fn check(&self) -> anyhow::Result<()> {
         self.evidence.blocking()?;
+        if self.evidence.near_duplicate_bits > 15 {
+            anyhow::bail!("evidence.near_duplicate_bits: at most 15 (of 64 bits)");
+        }
         Ok(())
     }
 

@@ -127,7 +127,7 @@ pub struct MetaQuery {
     pub crs: Option<Crs>,
 }
 
-/// Format, size, EXIF facts, flags, perceptual hash, and every upload of these bytes.
+/// Format, size, EXIF facts, flags, perceptual hash, and the uploads of these bytes the caller may see.
 #[utoipa::path(
     get,
     path = "/api/v1/photos/{sha256}/meta",
@@ -148,7 +148,7 @@ pub async fn meta(
         .db
         .run(move |conn| {
             let photo = photos::find_readable(conn, &caller.0, &sha)?;
-            photos::meta(conn, photo, crs)
+            photos::meta(conn, &caller.0, photo, crs)
         })
         .await?;
     Ok(web::Json(meta))

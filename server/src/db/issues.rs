@@ -70,14 +70,55 @@ pub fn insert_many(
 ) -> QueryResult<()> {
     super::insert_rows!(conn, issues::table, rows)?;
     super::insert_rows!(conn, issue_events::table, events)?;
+    for event in events {
+        link_photos(conn, event)?;
+    }
     super::changes::record_new_issues(conn, rows)
 }
 
 pub fn insert_event(conn: &mut DbConnection, row: &IssueEventRow) -> QueryResult<()> {
     diesel::insert_into(issue_events::table)
         .values(row)
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    link_photos(conn, row)
+}
+
+/// Records the photos an event names in `issue_photos` (those not linked to the issue yet).
+fn link_photos(conn: &mut DbConnection, event: &IssueEventRow) -> QueryResult<()> {
+    use super::schema::issue_photos;
+    let mut named: Vec<String> = serde_json::from_str::<Vec<String>>(&event.photos)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    named.sort();
+    named.dedup();
+    let linked: Vec<String> = issue_photos::table
+        .filter(issue_photos::issue_id.eq(&event.issue_id))
+        .filter(issue_photos::photo_sha256.eq_any(&named))
+        .select(issue_photos::photo_sha256)
+        .load(conn)?;
+    for sha in named.iter().filter(|s| !linked.contains(s)) {
+        diesel::insert_into(issue_photos::table)
+            .values((
+                issue_photos::issue_id.eq(&event.issue_id),
+                issue_photos::photo_sha256.eq(sha),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Issues whose history names the photo `sha256`.
+pub fn issues_naming_photo(conn: &mut DbConnection, sha256: &str) -> QueryResult<Vec<IssueId>> {
+    use super::schema::issue_photos;
+    issue_photos::table
+        .filter(issue_photos::photo_sha256.eq(sha256))
+        .select(issue_photos::issue_id)
+        .load(conn)
 }
 
 pub fn events_of(conn: &mut DbConnection, issue: &IssueId) -> QueryResult<Vec<IssueEventRow>> {

@@ -190,11 +190,35 @@ pub fn is_uploader(conn: &mut DbConnection, sha256: &str, user: &UserId) -> Quer
     .get_result(conn)
 }
 
-/// Photos whose perceptual hash equals `phash` exactly (near-duplicates need a Hamming distance,
-/// computed by the caller over candidates).
-pub fn photos_with_phash(conn: &mut DbConnection, phash: &str) -> QueryResult<Vec<PhotoRow>> {
+/// Stores the perceptual hash's four 16-bit bands (`media::phash::bands`), the indexed columns
+/// that near-duplicate searches use.
+pub fn set_phash_bands(conn: &mut DbConnection, sha256: &str, bands: [i32; 4]) -> QueryResult<()> {
+    diesel::update(photos::table.find(sha256))
+        .set((
+            photos::phash_band0.eq(bands[0]),
+            photos::phash_band1.eq(bands[1]),
+            photos::phash_band2.eq(bands[2]),
+            photos::phash_band3.eq(bands[3]),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// `(sha256, phash)` of photos with at least one band among `candidates` (one list per band,
+/// from `media::phash::band_candidates`): a superset of the near-duplicates, found through the
+/// band indexes without reading every photo. The caller checks the full distance.
+pub fn photos_sharing_a_band(
+    conn: &mut DbConnection,
+    candidates: &[Vec<i32>; 4],
+) -> QueryResult<Vec<(String, Option<String>)>> {
     photos::table
-        .filter(photos::phash.eq(phash))
-        .select(PhotoRow::as_select())
+        .filter(
+            photos::phash_band0
+                .eq_any(&candidates[0])
+                .or(photos::phash_band1.eq_any(&candidates[1]))
+                .or(photos::phash_band2.eq_any(&candidates[2]))
+                .or(photos::phash_band3.eq_any(&candidates[3])),
+        )
+        .select((photos::sha256, photos::phash))
         .load(conn)
 }

@@ -243,6 +243,10 @@ diesel::table! {
         thumbnails -> Text,
         uploaded_by -> Text,
         created_at -> Timestamp,
+        phash_band0 -> Nullable<Integer>,
+        phash_band1 -> Nullable<Integer>,
+        phash_band2 -> Nullable<Integer>,
+        phash_band3 -> Nullable<Integer>,
     }
 }
 
@@ -388,6 +392,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    issue_photos (issue_id, photo_sha256) {
+        issue_id -> Text,
+        photo_sha256 -> Text,
+    }
+}
+
 diesel::joinable!(role_assignments -> users (user_id));
 diesel::joinable!(issue_events -> issues (issue_id));
 diesel::joinable!(role_assignments -> org_units (org_unit_id));
@@ -424,4 +435,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspection_conflicts,
     inspection_schedules,
     deductions,
+    issue_photos,
 );

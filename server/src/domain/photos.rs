@@ -231,10 +231,21 @@ impl PhotoService {
             uploaded_by: upload.user_id.clone(),
             created_at: super::now(),
         };
+        let bands = row
+            .phash
+            .as_deref()
+            .and_then(media::phash::parse)
+            .map(media::phash::bands);
         db.run(move |conn| {
-            q::insert_photo_if_absent(conn, &row)?;
-            // The row that won (ours, or an identical one finished at the same moment).
-            q::find_photo(conn, &sha256)?.ok_or_else(|| AppError::not_found("photo"))
+            write_transaction(conn, |conn| {
+                if q::insert_photo_if_absent(conn, &row)?
+                    && let Some(bands) = bands
+                {
+                    q::set_phash_bands(conn, &sha256, bands)?;
+                }
+                // The row that won (ours, or an identical one finished at the same moment).
+                q::find_photo(conn, &sha256)?.ok_or_else(|| AppError::not_found("photo"))
+            })
         })
         .await
     }
@@ -288,8 +299,9 @@ fn remove_file_quietly(path: &Path) {
 
 /// May the caller read this photo? The ONE place this is decided.
 ///
-/// For now: whoever uploaded these bytes, and anyone holding a role anywhere (on the whole
-/// system or on any place). Everyone else gets 404, as if the photo did not exist.
+/// Whoever uploaded these bytes; whoever may see an issue whose history names the photo (its
+/// report, a submission, any step), or an issue or inspection it was uploaded for. Everyone else
+/// gets 404, as if the photo did not exist.
 pub fn can_read(
     conn: &mut DbConnection,
     caller: &Caller,
@@ -298,37 +310,55 @@ pub fn can_read(
     if q::is_uploader(conn, &photo.sha256, &caller.user_id)? {
         return Ok(());
     }
-    // Otherwise readable by whoever may see an issue the photo was uploaded for (by its place, or
-    // as the unit it is assigned to), or the inspection it was uploaded for (by its place).
-    // Attachments without an owner stay the uploader's.
-    for attachment in q::attachments_of(conn, &photo.sha256)? {
-        // An inspection's photos: whoever may see the inspection (by its place).
-        if let (Some("inspection"), Some(owner)) = (
-            attachment.owner_kind.as_deref(),
-            attachment.owner_id.as_deref(),
-        ) && let Ok(id) = uuid::Uuid::parse_str(owner)
-            && let Some(inspection) =
-                crate::db::inspections::find(conn, &crate::ids::InspectionId::from(id))?
-            && super::inspections::can_see(caller, &inspection)
-        {
+    // An issue that names the photo: whoever sees the issue sees its photos, however the photo
+    // was uploaded (without an owner, or for an issue still in a phone's outbox).
+    for issue in crate::db::issues::issues_naming_photo(conn, &photo.sha256)? {
+        if issue_visible(conn, caller, issue.as_str())? {
             return Ok(());
         }
-        let (Some("issue"), Some(owner)) = (
-            attachment.owner_kind.as_deref(),
-            attachment.owner_id.as_deref(),
-        ) else {
-            continue;
-        };
-        let Ok(id) = uuid::Uuid::parse_str(owner) else {
-            continue;
-        };
-        if let Some(issue) = crate::db::issues::find(conn, &crate::ids::IssueId::from(id))?
-            && super::issues::can_see(caller, &issue)
-        {
+    }
+    for attachment in q::attachments_of(conn, &photo.sha256)? {
+        if owner_visible(conn, caller, &attachment)? {
             return Ok(());
         }
     }
     Err(AppError::not_found("photo"))
+}
+
+/// Whether the caller may see the issue `id` (false for an unknown or malformed id).
+fn issue_visible(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<bool, AppError> {
+    let Ok(id) = uuid::Uuid::parse_str(id) else {
+        return Ok(false);
+    };
+    Ok(
+        crate::db::issues::find(conn, &crate::ids::IssueId::from(id))?
+            .is_some_and(|issue| super::issues::can_see(caller, &issue)),
+    )
+}
+
+/// Whether the caller may see the issue or inspection an upload was made for (false when the
+/// upload named no owner, or one the server does not know).
+fn owner_visible(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    attachment: &AttachmentRow,
+) -> Result<bool, AppError> {
+    let Some(owner) = attachment.owner_id.as_deref() else {
+        return Ok(false);
+    };
+    match attachment.owner_kind.as_deref() {
+        Some("issue") => issue_visible(conn, caller, owner),
+        Some("inspection") => {
+            let Ok(id) = uuid::Uuid::parse_str(owner) else {
+                return Ok(false);
+            };
+            Ok(
+                crate::db::inspections::find(conn, &crate::ids::InspectionId::from(id))?
+                    .is_some_and(|inspection| super::inspections::can_see(caller, &inspection)),
+            )
+        }
+        _ => Ok(false),
+    }
 }
 
 /// Finds a photo the caller may read, or 404.
@@ -394,9 +424,13 @@ pub struct PhotoMeta {
     pub flags: Vec<String>,
     /// Thumbnail sizes available (long edge, px).
     pub thumbnails: Vec<u32>,
-    #[schema(value_type = String, format = Uuid)]
-    pub uploaded_by: UserId,
+    /// Who made the first of the uploads listed in `attachments` (null when the caller may see
+    /// none of them, e.g. a photo uploaded without an owner and named by an issue).
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub uploaded_by: Option<UserId>,
     pub created_at: NaiveDateTime,
+    /// The uploads of these bytes the caller may see: their own, and those made for an issue or
+    /// inspection they may see.
     pub attachments: Vec<PhotoAttachment>,
 }
 
@@ -410,9 +444,24 @@ pub enum Crs {
     Bd09,
 }
 
-pub fn meta(conn: &mut DbConnection, photo: PhotoRow, crs: Crs) -> Result<PhotoMeta, AppError> {
+/// What `/meta` answers to `caller` (who may read the photo). Of the uploads of these bytes it
+/// lists only the caller's own and those made for an issue or inspection the caller may see:
+/// another village's uploads (their issue ids, uploaders, file names) stay hidden.
+pub fn meta(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    photo: PhotoRow,
+    crs: Crs,
+) -> Result<PhotoMeta, AppError> {
     use closeout_sync_protocol::geo;
-    let attachments = q::attachments_of(conn, &photo.sha256)?
+    let mut visible = Vec::new();
+    for a in q::attachments_of(conn, &photo.sha256)? {
+        if a.uploaded_by == caller.user_id || owner_visible(conn, caller, &a)? {
+            visible.push(a);
+        }
+    }
+    let uploaded_by = visible.first().map(|a| a.uploaded_by.clone());
+    let attachments = visible
         .into_iter()
         .map(|a| PhotoAttachment {
             upload_id: a.id,
@@ -458,7 +507,7 @@ pub fn meta(conn: &mut DbConnection, photo: PhotoRow, crs: Crs) -> Result<PhotoM
         model: photo.model,
         orientation: photo.orientation,
         phash: photo.phash,
-        uploaded_by: photo.uploaded_by,
+        uploaded_by,
         created_at: photo.created_at,
         attachments,
     })

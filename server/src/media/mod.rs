@@ -3,6 +3,7 @@
 //! upright thumbnails and a perceptual hash. CPU-heavy: call it on the blocking pool.
 
 mod exif;
+pub mod phash;
 pub mod pool;
 mod sniff;
 mod thumbs;

@@ -5,7 +5,6 @@
 use super::{Format, Limits, Rejection, check_pixels};
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, GrayImage, ImageFormat, ImageReader, RgbImage};
-use image_hasher::HasherConfig;
 use std::io::{BufRead, Seek};
 
 /// One stored thumbnail: its long-edge size and its JPEG bytes.
@@ -60,14 +59,13 @@ pub(super) fn make<R: BufRead + Seek>(
             jpeg: encode_jpeg(&current)?,
         });
     }
-    // The hash of the smallest upright picture: rotated copies of one photo hash alike.
-    let phash = (!thumbnails.is_empty()).then(|| {
-        let hasher = HasherConfig::new()
-            .hash_size(8, 8)
-            .preproc_dct()
-            .to_hasher();
-        hex::encode(hasher.hash_image(&current).as_bytes())
-    });
+    // The hash of the smallest upright picture: rotated copies of one photo hash alike. A
+    // picture with too little detail (black, blank) gets none, so it never "matches" another.
+    let phash = if thumbnails.is_empty() {
+        None
+    } else {
+        super::phash::hash(&current)
+    };
     Ok(Made {
         width: decoded.width,
         height: decoded.height,
@@ -145,11 +143,15 @@ fn to_image(pixels: Vec<u8>, info: jpeg_decoder::ImageInfo) -> Option<DynamicIma
             GrayImage::from_raw(w, h, gray).map(Into::into)
         }
         jpeg_decoder::PixelFormat::CMYK32 => {
+            // jpeg-decoder hands out ink amounts (0 = no ink) for both Adobe CMYK and YCCK
+            // files: it undoes Adobe's inverted storage and the YCC transform itself. Paper is
+            // white, so light = (1 - ink) × (1 - black). Reading the values as light instead
+            // turned every CMYK photo black (and all of them hashed to 0000000000000000).
             let rgb: Vec<u8> = pixels
                 .chunks_exact(4)
                 .flat_map(|p| {
-                    let k = u32::from(p[3]);
-                    [p[0], p[1], p[2]].map(|c| (u32::from(c) * k / 255) as u8)
+                    let k = 255 - u32::from(p[3]);
+                    [p[0], p[1], p[2]].map(|c| ((255 - u32::from(c)) * k / 255) as u8)
                 })
                 .collect();
             RgbImage::from_raw(w, h, rgb).map(Into::into)

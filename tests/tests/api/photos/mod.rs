@@ -4,9 +4,11 @@
 
 mod close_out;
 mod evidence;
+mod pictures;
 mod processing;
 mod protocol;
 mod storage;
+mod visibility;
 
 use closeout::settings::PhotoStorage;
 use closeout_sync_protocol::Role;
