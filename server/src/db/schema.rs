@@ -437,3 +437,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     deductions,
     issue_photos,
 );
+
+diesel::table! {
+    feed_epoch (id) {
+        id -> Integer,
+        epoch -> Text,
+    }
+}
