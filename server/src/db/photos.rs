@@ -204,21 +204,49 @@ pub fn set_phash_bands(conn: &mut DbConnection, sha256: &str, bands: [i32; 4]) -
         .map(|_| ())
 }
 
-/// `(sha256, phash)` of photos with at least one band among `candidates` (one list per band,
-/// from `media::phash::band_candidates`): a superset of the near-duplicates, found through the
-/// band indexes without reading every photo. The caller checks the full distance.
-pub fn photos_sharing_a_band(
+/// The distinct hashes with at least one band among `candidates` (one list per band, from
+/// `media::phash::band_candidates`): a superset of the near-duplicates, read from the band
+/// indexes alone (each also holds the hash), never by scanning photos. The caller checks the
+/// full distance, then asks [`photos_with_phashes`] for the few that match.
+pub fn phashes_sharing_a_band(
     conn: &mut DbConnection,
     candidates: &[Vec<i32>; 4],
-) -> QueryResult<Vec<(String, Option<String>)>> {
+) -> QueryResult<Vec<String>> {
+    let mut found = Vec::new();
+    for (band, values) in candidates.iter().enumerate() {
+        // One query per band: each is a plain index range scan on both backends.
+        let query = photos::table.select(photos::phash.assume_not_null());
+        let rows: Vec<String> = match band {
+            0 => query
+                .filter(photos::phash_band0.eq_any(values))
+                .load(conn)?,
+            1 => query
+                .filter(photos::phash_band1.eq_any(values))
+                .load(conn)?,
+            2 => query
+                .filter(photos::phash_band2.eq_any(values))
+                .load(conn)?,
+            _ => query
+                .filter(photos::phash_band3.eq_any(values))
+                .load(conn)?,
+        };
+        found.extend(rows);
+    }
+    found.sort_unstable();
+    found.dedup();
+    Ok(found)
+}
+
+/// SHA-256 of the photos whose hash is one of `phashes`.
+pub fn photos_with_phashes(
+    conn: &mut DbConnection,
+    phashes: &[String],
+) -> QueryResult<Vec<String>> {
+    if phashes.is_empty() {
+        return Ok(Vec::new());
+    }
     photos::table
-        .filter(
-            photos::phash_band0
-                .eq_any(&candidates[0])
-                .or(photos::phash_band1.eq_any(&candidates[1]))
-                .or(photos::phash_band2.eq_any(&candidates[2]))
-                .or(photos::phash_band3.eq_any(&candidates[3])),
-        )
-        .select((photos::sha256, photos::phash))
+        .filter(photos::phash.eq_any(phashes))
+        .select(photos::sha256)
         .load(conn)
 }

@@ -63,7 +63,7 @@ impl EvidencePolicy {
 pub struct EvidenceFlag {
     /// `pending`, `no_exif`, `exif_unreadable`, `damaged`, `far_from_issue`,
     /// `taken_before_report`, `taken_before_assignment`, `clock_mismatch`, `reused`,
-    /// `before_equals_after`.
+    /// `before_equals_after`, `no_capture_time`.
     pub code: &'static str,
     pub message_zh: &'static str,
     #[schema(value_type = Object)]
@@ -142,16 +142,16 @@ pub fn near_duplicates(
         return Ok(Vec::new());
     };
     let candidates = media::phash::band_candidates(mine, max_bits);
-    Ok(q::photos_sharing_a_band(conn, &candidates)?
+    let near: Vec<String> = q::phashes_sharing_a_band(conn, &candidates)?
         .into_iter()
-        .filter(|(sha, _)| *sha != photo.sha256)
-        .filter(|(_, h)| h.as_deref().is_some_and(media::phash::informative))
-        .filter(|(_, h)| {
-            h.as_deref()
-                .and_then(media::phash::parse)
-                .is_some_and(|h| media::phash::distance(mine, h) <= max_bits)
+        .filter(|h| media::phash::informative(h))
+        .filter(|h| {
+            media::phash::parse(h).is_some_and(|h| media::phash::distance(mine, h) <= max_bits)
         })
-        .map(|(sha, _)| sha)
+        .collect();
+    Ok(q::photos_with_phashes(conn, &near)?
+        .into_iter()
+        .filter(|sha| *sha != photo.sha256)
         .collect())
 }
 
@@ -285,6 +285,15 @@ pub fn evaluate_issue(
                         if d > policy.max_distance_m {
                             flags.push(flag("far_from_issue", "拍摄位置与问题位置相距过远", json!({ "distance_m": d.round(), "limit_m": policy.max_distance_m })));
                         }
+                    }
+                    if role == "after" && photo.taken_at.is_none() {
+                        // Neither EXIF nor XMP says when it was taken: the time checks cannot
+                        // judge it, which the supervisor should know rather than see it pass.
+                        flags.push(flag(
+                            "no_capture_time",
+                            "整改后照片没有拍摄时间，无法核对是否拍摄于交办之后",
+                            json!({}),
+                        ));
                     }
                     if let Some(taken) = taken_utc(photo, policy.utc_offset_hours) {
                         let reported = event.device_time.unwrap_or(event.server_time).0;

@@ -7,6 +7,7 @@ pub mod phash;
 pub mod pool;
 mod sniff;
 mod thumbs;
+mod xmp;
 
 pub use exif::{ExifFacts, read_exif};
 pub use sniff::{Format, sniff};
@@ -91,8 +92,18 @@ pub fn process(path: &Path, limits: Limits, sizes: &[u32]) -> Result<Processed, 
     }
     file.rewind()?;
 
-    let (exif, mut flags) = read_exif(&mut file);
+    let (mut exif, mut flags) = read_exif(&mut file);
     file.rewind()?;
+    if exif.taken_at.is_none() {
+        // No EXIF capture time: an XMP packet (edited files, some apps) may still carry one.
+        let mut head = Vec::with_capacity(1 << 20);
+        (&mut file).take(1 << 20).read_to_end(&mut head)?;
+        if let Some((taken, zone)) = xmp::capture_time(&head) {
+            exif.taken_at = Some(taken);
+            exif.taken_at_offset = exif.taken_at_offset.or(zone);
+        }
+        file.rewind()?;
+    }
 
     let mut phash = None;
     let (width, height, thumbnails) = match format {
