@@ -58,8 +58,7 @@ fn main() -> anyhow::Result<()> {
         p.phash.as_deref().and_then(phash::parse)
     };
 
-    // (original hash, [(edit, hash)])
-    let mut rows: Vec<(String, u64, Vec<(&str, u64)>)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     for path in &originals {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let Some(h) = hash_file(path) else {
@@ -164,6 +163,9 @@ fn main() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// A sample photo: its name, its hash, and its edited copies' hashes by edit.
+type Row = (String, u64, Vec<(&'static str, u64)>);
 
 fn write_edit(img: &DynamicImage, edit: &str, out: &Path) -> anyhow::Result<()> {
     let (w, h) = (img.width(), img.height());

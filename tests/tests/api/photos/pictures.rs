@@ -94,8 +94,8 @@ async fn cmyk_and_ycck_jpegs_render_in_the_colours_vips_gives_them() {
         );
         let mut diff = [0f64; 3];
         for (a, b) in ours.pixels().zip(vips.pixels()) {
-            for ch in 0..3 {
-                diff[ch] += (f64::from(a.0[ch]) - f64::from(b.0[ch])).abs();
+            for (ch, d) in diff.iter_mut().enumerate() {
+                *d += (f64::from(a.0[ch]) - f64::from(b.0[ch])).abs();
             }
         }
         let n = f64::from(vips.width() * vips.height());
