@@ -8,6 +8,7 @@ mod accounts;
 mod auth;
 mod cli;
 mod errors;
+mod history;
 mod import;
 mod inspections;
 mod issues;

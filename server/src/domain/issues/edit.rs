@@ -185,15 +185,29 @@ pub fn edit_within(
     Ok(EditOutcome { version, conflicts })
 }
 
-/// Writes field changes with their `update` history event; returns the new version.
+/// Writes field changes with their `update` history event; returns the new version. The event
+/// holds `changed` (each field's new value) and `previous` (its value before), so the history
+/// shows every edit in full whoever made it and however it arrived.
 pub fn write_edit(
     conn: &mut DbConnection,
     caller: &Caller,
     current: &IssueRow,
     apply: &IssueFields,
-    data: Value,
+    mut data: Value,
     clock: Clock,
 ) -> Result<i32, AppError> {
+    let before = current_fields(current);
+    let previous: serde_json::Map<String, Value> = apply
+        .to_map()
+        .keys()
+        .map(|field| {
+            let old = before.get(field).cloned().unwrap_or(Value::Null);
+            (field.clone(), old)
+        })
+        .collect();
+    if let Some(object) = data.as_object_mut() {
+        object.insert("previous".to_owned(), Value::Object(previous));
+    }
     let mut next = current.clone();
     set(&mut next, apply);
     next.version = current.version + 1;
