@@ -40,7 +40,7 @@ pub async fn list(
         limit,
         without_roles,
     } = query.into_inner();
-    let limit = limit.unwrap_or(100).clamp(1, 500);
+    let limit = crate::domain::keyset::page_limit(limit, 100, 500)?;
     let users = state
         .db
         .run(move |conn| {

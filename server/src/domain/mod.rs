@@ -8,6 +8,7 @@ pub mod categories;
 pub mod evidence;
 pub mod inspections;
 pub mod issues;
+pub mod keyset;
 pub mod photos;
 pub mod places;
 pub mod places_import;
