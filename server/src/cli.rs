@@ -112,6 +112,14 @@ pub struct UserAdd {
 pub enum OrgCommand {
     /// Import places from CSV (code, name, level, parent_code; Chinese headers accepted). All or nothing.
     Import { file: PathBuf },
+    /// Rename a place: `org rename CODE NEW_NAME`.
+    Rename { code: String, name: String },
+    /// Retire a place: it and its subtree take no new issues; its issues stay.
+    Retire {
+        code: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 /// Where a command reads a password from and writes its report to (a terminal, or a test's buffers).
@@ -167,6 +175,30 @@ pub fn run(command: Command, settings: Settings, console: &mut Console<'_>) -> a
         }
         Command::Export(ExportCommand::Ledger(args)) => {
             crate::cli_export::export_ledger(args, &settings, console.output)?;
+        }
+        Command::Org(OrgCommand::Rename { code, name }) => {
+            let db = open_database(&settings)?;
+            let mut conn = db.get()?;
+            let id = org_units::find_by_code(&mut conn, &code)?
+                .with_context(|| format!("no place with code {code}"))?
+                .id;
+            let input = crate::domain::place_changes::Rename { name };
+            let unit = crate::domain::place_changes::rename(&mut conn, None, &id, input)?;
+            writeln!(console.output, "{code} is now named {}", unit.name)?;
+        }
+        Command::Org(OrgCommand::Retire { code, reason }) => {
+            let db = open_database(&settings)?;
+            let mut conn = db.get()?;
+            let id = org_units::find_by_code(&mut conn, &code)?
+                .with_context(|| format!("no place with code {code}"))?
+                .id;
+            let input = crate::domain::place_changes::Retire { reason };
+            let unit = crate::domain::place_changes::retire(&mut conn, None, &id, input)?;
+            writeln!(
+                console.output,
+                "{code} {} is retired: it takes no new issues",
+                unit.name
+            )?;
         }
         Command::Org(OrgCommand::Import { file }) => {
             let bytes =

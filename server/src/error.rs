@@ -40,6 +40,7 @@ pub enum ErrorCode {
     NotFound,
     UsernameTaken,
     OrgUnitCodeTaken,
+    PlaceRetired,
     InvalidOrgLevel,
     DuplicateRoleAssignment,
     ImportRejected,
@@ -112,6 +113,7 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::UsernameTaken => "username_taken",
             Self::OrgUnitCodeTaken => "org_unit_code_taken",
+            Self::PlaceRetired => "place_retired",
             Self::InvalidOrgLevel => "invalid_org_level",
             Self::DuplicateRoleAssignment => "duplicate_role_assignment",
             Self::ImportRejected => "import_rejected",
@@ -183,6 +185,7 @@ impl ErrorCode {
             Self::TooManyLoginAttempts => 429,
             Self::UsernameTaken
             | Self::OrgUnitCodeTaken
+            | Self::PlaceRetired
             | Self::DuplicateRoleAssignment
             | Self::InvalidTransition
             | Self::PhotosPending
@@ -249,6 +252,7 @@ impl ErrorCode {
             Self::NotFound => "Not found",
             Self::UsernameTaken => "The username is already taken",
             Self::OrgUnitCodeTaken => "The place code is already used",
+            Self::PlaceRetired => "The place has been retired",
             Self::InvalidOrgLevel => "The place level does not fit under its parent",
             Self::DuplicateRoleAssignment => "The person already holds this role here",
             Self::ImportRejected => "The import was rejected; nothing was written",
@@ -324,6 +328,7 @@ impl ErrorCode {
             Self::NotFound => "未找到",
             Self::UsernameTaken => "用户名已被占用",
             Self::OrgUnitCodeTaken => "区划代码已被使用",
+            Self::PlaceRetired => "该区划已撤销",
             Self::InvalidOrgLevel => "层级与上级单位不匹配",
             Self::DuplicateRoleAssignment => "该人员在此已有该角色",
             Self::ImportRejected => "导入被拒绝，未写入任何数据",

@@ -66,6 +66,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi
                         .wrap(compressed()),
                 )
                 .service(web::resource("/org-units/{id}").get(org_units::get_one))
+                .service(web::resource("/org-units/{id}/rename").post(org_units::rename))
+                .service(web::resource("/org-units/{id}/retire").post(org_units::retire))
                 .service(
                     web::resource("/users")
                         .get(users::list)

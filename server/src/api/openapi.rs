@@ -19,6 +19,8 @@ use utoipa::{Modify, OpenApi};
         super::org_units::list,
         super::org_units::get_one,
         super::org_units::create,
+        super::org_units::rename,
+        super::org_units::retire,
         super::users::list,
         super::users::create,
         super::users::disable,

@@ -2,6 +2,7 @@
 
 use super::extract::Authenticated;
 use super::state::AppState;
+use crate::domain::place_changes::{self, Rename, Retire};
 use crate::domain::places::{self, NewOrgUnit, OrgUnit};
 use crate::error::AppError;
 use crate::ids::OrgUnitId;
@@ -88,4 +89,55 @@ pub async fn create(
         .run(move |conn| places::create(conn, &caller.0, input))
         .await?;
     Ok(HttpResponse::Created().json(unit))
+}
+
+/// Rename a place (区划调整); every issue, list and document shows the new name at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/org-units/{id}/rename",
+    tag = "places",
+    params(("id" = uuid::Uuid, Path)),
+    request_body = Rename,
+    responses((status = 200, body = OrgUnit), (status = 403, body = super::problem::Problem), (status = 404, body = super::problem::Problem), (status = 422, body = super::problem::Problem)),
+    security(("bearer" = []))
+)]
+pub async fn rename(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<uuid::Uuid>,
+    body: web::Json<Rename>,
+) -> Result<web::Json<OrgUnit>, AppError> {
+    let id = OrgUnitId::from(path.into_inner());
+    let input = body.into_inner();
+    let unit = state
+        .db
+        .run(move |conn| place_changes::rename(conn, Some(&caller.0), &id, input))
+        .await?;
+    Ok(web::Json(unit))
+}
+
+/// Retire a place (撤销): it and its subtree take no new issues (409 `place_retired`); its issues
+/// and their history stay.
+#[utoipa::path(
+    post,
+    path = "/api/v1/org-units/{id}/retire",
+    tag = "places",
+    params(("id" = uuid::Uuid, Path)),
+    request_body = Retire,
+    responses((status = 200, body = OrgUnit), (status = 403, body = super::problem::Problem), (status = 404, body = super::problem::Problem)),
+    security(("bearer" = []))
+)]
+pub async fn retire(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<uuid::Uuid>,
+    body: web::Json<Retire>,
+) -> Result<web::Json<OrgUnit>, AppError> {
+    let id = OrgUnitId::from(path.into_inner());
+    let input = body.into_inner();
+    let unit = state
+        .db
+        .run(move |conn| place_changes::retire(conn, Some(&caller.0), &id, input))
+        .await?;
+    Ok(web::Json(unit))
 }

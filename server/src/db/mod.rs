@@ -13,6 +13,7 @@ pub mod migrate;
 pub mod models;
 pub mod org_units;
 pub mod photos;
+pub mod place_changes;
 pub mod refresh_tokens;
 pub mod schedules;
 pub mod schema;

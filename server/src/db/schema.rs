@@ -432,3 +432,14 @@ diesel::table! {
         epoch -> Text,
     }
 }
+
+diesel::table! {
+    place_changes (id) {
+        id -> Text,
+        org_unit_id -> Text,
+        kind -> Text,
+        data -> Text,
+        actor_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}

@@ -10,6 +10,7 @@ pub mod inspections;
 pub mod issues;
 pub mod keyset;
 pub mod photos;
+pub mod place_changes;
 pub mod places;
 pub mod places_import;
 pub mod reports;

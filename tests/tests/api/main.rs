@@ -17,6 +17,7 @@ mod ledger;
 mod ops;
 mod paging;
 mod photos;
+mod place_changes;
 mod places;
 mod references;
 mod reports;

@@ -234,6 +234,7 @@ impl World {
                 "photo" => side.photo.clone(),
                 "user" => side.worker.id.clone(),
                 "account" => self.account(side).await,
+                "new_place" => self.new_place(side).await,
                 "device" => self.device(side).await,
                 "template" => self.template().await,
                 "schedule" => self.schedule(side).await,
@@ -281,6 +282,14 @@ impl World {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{u}");
         u["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A new grid under the side's place.
+    async fn new_place(&self, side: &Side) -> String {
+        let code = format!("mx{}", self.fresh());
+        self.app
+            .add_place(&code, "新网格", "grid", Some(&side.place))
+            .await
     }
 
     async fn template(&self) -> String {

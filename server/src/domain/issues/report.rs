@@ -132,6 +132,7 @@ pub fn insert_new(
     origin: &Origin<'_>,
     clock: Clock,
 ) -> Result<IssueRow, AppError> {
+    crate::domain::place_changes::require_open(conn, place)?;
     let year = clock.today.year();
     let number = ledger_numbers::next(conn, &scope, year)?;
     let (row, event) = new_rows(id, input, place, scope, number, origin, clock)?;

@@ -119,6 +119,9 @@ impl PendingCreates {
             Ok(role) => role,
             Err(e) => return Ok(Err(e)),
         };
+        if let Some(e) = crate::domain::place_changes::refusal(conn, &place)? {
+            return Ok(Err(e));
+        }
         let active = self
             .categories(conn)?
             .get(&input.category)
