@@ -3,15 +3,12 @@
 use crate::api::state::password_policy;
 use crate::db::org_units;
 use crate::domain::accounts::{self, NewUser, RoleGrant};
-use crate::domain::issues::Clock;
-use crate::domain::issues::import as issues_import;
-use crate::domain::{places_import, sessions};
+use crate::domain::places_import;
 use crate::settings::Settings;
 use crate::startup::{Application, open_database};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use closeout_sync_protocol::Role;
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -59,14 +56,17 @@ pub enum ExportCommand {
 #[derive(Debug, Subcommand)]
 pub enum IssuesCommand {
     /// Import a handed-down list (交办清单) from .xlsx or .csv. All rows or none.
-    Import {
-        file: PathBuf,
-        /// The user the import is recorded as (a supervisor or admin of the places in the list).
+    Import(crate::cli_import::ImportArgs),
+    /// List the imports of handed-down lists a user may see.
+    Imports {
         #[arg(long = "as", value_name = "USERNAME")]
         as_user: String,
-        /// No progress bar (for scripts).
-        #[arg(long)]
-        quiet: bool,
+    },
+    /// Undo an import while none of its issues has moved.
+    UndoImport {
+        id: String,
+        #[arg(long = "as", value_name = "USERNAME")]
+        as_user: String,
     },
 }
 
@@ -147,12 +147,14 @@ pub fn run(command: Command, settings: Settings, console: &mut Console<'_>) -> a
                 writeln!(console.output, "new password (shown once): {password}")?;
             }
         }
-        Command::Issues(IssuesCommand::Import {
-            file,
-            as_user,
-            quiet,
-        }) => {
-            import_issues(&file, &as_user, quiet, &settings, console)?;
+        Command::Issues(IssuesCommand::Import(args)) => {
+            crate::cli_import::import_issues(&args, &settings, console)?;
+        }
+        Command::Issues(IssuesCommand::Imports { as_user }) => {
+            crate::cli_import::list_imports(&as_user, &settings, console)?;
+        }
+        Command::Issues(IssuesCommand::UndoImport { id, as_user }) => {
+            crate::cli_import::undo_import(&id, &as_user, &settings, console)?;
         }
         Command::Export(ExportCommand::Ledger(args)) => {
             crate::cli_export::export_ledger(args, &settings, console.output)?;
@@ -170,94 +172,10 @@ pub fn run(command: Command, settings: Settings, console: &mut Console<'_>) -> a
                     report.already_present
                 )?,
                 Err(e) => {
-                    print_rejection(&e, console)?;
+                    crate::cli_import::print_rejection(&e, console)?;
                     anyhow::bail!("import rejected; nothing was written");
                 }
             }
-        }
-    }
-    Ok(())
-}
-
-fn import_issues(
-    file: &std::path::Path,
-    as_user: &str,
-    quiet: bool,
-    settings: &Settings,
-    console: &mut Console<'_>,
-) -> anyhow::Result<()> {
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let db = open_database(settings)?;
-    let mut conn = db.get()?;
-    let caller = sessions::caller_by_username(&mut conn, as_user)?;
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(0)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} rows {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let name = file.file_name().map_or_else(
-        || file.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let clock = Clock::system(settings.ledger.utc_offset_hours);
-    let result = issues_import::import(
-        &mut conn,
-        &caller,
-        &bytes,
-        &name,
-        clock,
-        &mut |done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        },
-    );
-    bar.finish_and_clear();
-    match result {
-        Ok(r) => {
-            writeln!(
-                console.output,
-                "imported {name}: {} issue(s) created, {} assigned, ledger numbers {} to {} (batch {})",
-                r.created,
-                r.assigned,
-                r.first_ledger_no.as_deref().unwrap_or("-"),
-                r.last_ledger_no.as_deref().unwrap_or("-"),
-                r.batch_id
-            )?;
-            Ok(())
-        }
-        Err(e) => {
-            print_rejection(&e, console)?;
-            anyhow::bail!("import rejected; nothing was written")
-        }
-    }
-}
-
-/// Prints a refused import: the summary, then each bad row in English and Chinese.
-fn print_rejection(e: &crate::error::AppError, console: &mut Console<'_>) -> anyhow::Result<()> {
-    writeln!(
-        console.output,
-        "{}\n{}",
-        e.detail,
-        e.detail_zh.as_deref().unwrap_or("")
-    )?;
-    if let Some(rows) = e
-        .extra
-        .as_ref()
-        .and_then(|x| x.get("errors"))
-        .and_then(|r| r.as_array())
-    {
-        for row in rows {
-            writeln!(
-                console.output,
-                "  row {}: {} / {}",
-                row["row"],
-                row["reason"].as_str().unwrap_or(""),
-                row["reason_zh"].as_str().unwrap_or("")
-            )?;
         }
     }
     Ok(())

@@ -75,6 +75,9 @@ pub enum ErrorCode {
     InspectionIdTaken,
     TemplateArchived,
     TemplateVersionUnknown,
+    // Handed-down lists
+    ImportAlreadyDone,
+    ImportNotUndoable,
     // Server side
     DatabaseUnavailable,
     Internal,
@@ -145,6 +148,8 @@ impl ErrorCode {
             Self::InspectionIdTaken => "inspection_id_taken",
             Self::TemplateArchived => "template_archived",
             Self::TemplateVersionUnknown => "template_version_unknown",
+            Self::ImportAlreadyDone => "import_already_done",
+            Self::ImportNotUndoable => "import_not_undoable",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::Internal => "internal",
         }
@@ -198,6 +203,7 @@ impl ErrorCode {
             | Self::InspectionIdTaken
             | Self::TemplateArchived => 409,
             Self::TemplateVersionUnknown => 422,
+            Self::ImportAlreadyDone | Self::ImportNotUndoable => 409,
             Self::TusVersionUnsupported => 412,
             Self::UploadOffsetMismatch => 409,
             Self::UploadBusy => 423,
@@ -288,6 +294,8 @@ impl ErrorCode {
             }
             Self::TemplateArchived => "The checklist template is archived",
             Self::TemplateVersionUnknown => "The checklist template has no such version",
+            Self::ImportAlreadyDone => "This file was imported before; nothing was imported again",
+            Self::ImportNotUndoable => "Issues of this import have moved on; it cannot be undone",
             Self::DatabaseUnavailable => "The database is unavailable",
             Self::Internal => "Internal server error",
         }
@@ -359,6 +367,8 @@ impl ErrorCode {
             Self::InspectionIdTaken => "该编号的督查已存在，且模板或地点不同",
             Self::TemplateArchived => "该检查模板已停用",
             Self::TemplateVersionUnknown => "检查模板没有该版本",
+            Self::ImportAlreadyDone => "该文件已导入过，未重复导入",
+            Self::ImportNotUndoable => "该批导入的问题已有后续办理，不能撤销",
             Self::DatabaseUnavailable => "数据库暂不可用",
             Self::Internal => "服务器内部错误",
         }

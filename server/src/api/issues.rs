@@ -3,7 +3,8 @@
 use super::extract::Authenticated;
 use super::state::AppState;
 use crate::domain::access;
-use crate::domain::issues::import::{self, ImportReport};
+use crate::domain::issues::import_plan::{self, ImportFile, ImportPlan, ImportReport};
+use crate::domain::issues::import_record::{self, ImportSummary};
 use crate::domain::issues::queries::{self, IssuePage, ListRequest};
 use crate::domain::issues::report::{self, NewIssue};
 use crate::domain::issues::view::IssueDetail;
@@ -213,11 +214,33 @@ pub async fn transition(
 pub struct ImportParams {
     /// The file's name, recorded in each issue's history (default `upload`).
     pub file_name: Option<String>,
+    /// The list's name, the first half of each row's stable key (list + 序号). Default: the
+    /// title line above the header, else the file name without extension.
+    pub list: Option<String>,
+}
+
+impl ImportParams {
+    fn into_parts(self) -> (String, Option<String>) {
+        (self.file_name.unwrap_or_else(|| "upload".into()), self.list)
+    }
+}
+
+/// Only supervisors and admins import; the rows' places are checked one by one after.
+fn require_importer(caller: &crate::domain::access::Caller) -> Result<(), AppError> {
+    if caller
+        .subtrees_with(closeout_sync_protocol::Role::Supervisor)
+        .is_empty()
+    {
+        access::require_any(caller, closeout_sync_protocol::Role::Admin)?;
+    }
+    Ok(())
 }
 
 /// Import a handed-down list (交办清单): the body is the .xlsx or .csv file itself. All rows or
 /// none: any bad row refuses the whole file (422 `import_rejected` with `errors[]`: row, reason,
-/// reason_zh). Needs the supervisor or admin role for every row's place.
+/// reason_zh). A file imported before is refused (409 `import_already_done`, with `import`).
+/// Rows with a 序号 are keyed by list + 序号: a corrected re-send updates or skips them.
+/// Needs the supervisor or admin role for every row's place.
 #[utoipa::path(
     post,
     path = "/api/v1/issues/import",
@@ -227,6 +250,7 @@ pub struct ImportParams {
     responses(
         (status = 201, body = ImportReport),
         (status = 403, body = super::problem::Problem),
+        (status = 409, description = "import_already_done, with import", body = super::problem::Problem),
         (status = 422, description = "import_rejected, with errors[]", body = super::problem::Problem),
     ),
     security(("bearer" = []))
@@ -238,22 +262,113 @@ pub async fn import_list(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let caller = caller.0;
-    if caller
-        .subtrees_with(closeout_sync_protocol::Role::Supervisor)
-        .is_empty()
-    {
-        access::require_any(&caller, closeout_sync_protocol::Role::Admin)?;
-    }
-    let file_name = params
-        .into_inner()
-        .file_name
-        .unwrap_or_else(|| "upload".into());
+    require_importer(&caller)?;
+    let (file_name, list) = params.into_inner().into_parts();
     let clock = state.clock();
     let report = state
         .db
-        .run(move |conn| import::import(conn, &caller, &body, &file_name, clock, &mut |_, _| {}))
+        .run(move |conn| {
+            let file = ImportFile {
+                bytes: &body,
+                file_name: &file_name,
+                list: list.as_deref(),
+            };
+            import_plan::import(conn, &caller, &file, clock, &mut |_, _| {})
+        })
         .await?;
     Ok(HttpResponse::Created().json(report))
+}
+
+/// The dry run of an import: what each row would become (create, update, skip) and every
+/// problem, without writing anything. 200 even when rows are bad (see `errors`) or the file was
+/// imported before (see `already_imported`); 422 only for a file that is no list at all.
+#[utoipa::path(
+    post,
+    path = "/api/v1/issues/import/preview",
+    tag = "issues",
+    params(ImportParams),
+    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses(
+        (status = 200, body = ImportPlan),
+        (status = 403, body = super::problem::Problem),
+        (status = 422, description = "import_rejected: no header row", body = super::problem::Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn import_preview(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    params: web::Query<ImportParams>,
+    body: web::Bytes,
+) -> Result<web::Json<ImportPlan>, AppError> {
+    let caller = caller.0;
+    require_importer(&caller)?;
+    let (file_name, list) = params.into_inner().into_parts();
+    let clock = state.clock();
+    let plan = state
+        .db
+        .run(move |conn| {
+            let file = ImportFile {
+                bytes: &body,
+                file_name: &file_name,
+                list: list.as_deref(),
+            };
+            import_plan::preview(conn, &caller, &file, clock)
+        })
+        .await?;
+    Ok(web::Json(plan))
+}
+
+/// Imports of handed-down lists within the caller's supervisor or admin places, newest first
+/// (at most 500), undone ones included.
+#[utoipa::path(
+    get,
+    path = "/api/v1/issues/imports",
+    tag = "issues",
+    responses(
+        (status = 200, body = Vec<ImportSummary>),
+        (status = 403, body = super::problem::Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn imports(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<web::Json<Vec<ImportSummary>>, AppError> {
+    let list = state
+        .db
+        .run(move |conn| import_record::list(conn, &caller.0))
+        .await?;
+    Ok(web::Json(list))
+}
+
+/// Undo an import while none of its issues has moved: its issues are removed (phones are told to
+/// drop them) and the record is marked undone. 409 `import_not_undoable` otherwise.
+#[utoipa::path(
+    post,
+    path = "/api/v1/issues/imports/{id}/undo",
+    tag = "issues",
+    params(("id" = uuid::Uuid, Path)),
+    responses(
+        (status = 200, body = ImportSummary),
+        (status = 403, body = super::problem::Problem),
+        (status = 404, body = super::problem::Problem),
+        (status = 409, description = "import_not_undoable", body = super::problem::Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn undo_import(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    id: web::Path<uuid::Uuid>,
+) -> Result<web::Json<ImportSummary>, AppError> {
+    let id = id.into_inner().to_string();
+    let clock = state.clock();
+    let summary = state
+        .db
+        .run(move |conn| import_record::undo(conn, &caller.0, &id, clock))
+        .await?;
+    Ok(web::Json(summary))
 }
 
 /// The rectification notice (整改通知书) of an assigned issue, as a printable HTML page.

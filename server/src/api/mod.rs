@@ -88,6 +88,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi
                         .app_data(web::PayloadConfig::new(IMPORT_LIMIT_BYTES))
                         .post(issues::import_list),
                 )
+                .service(
+                    web::resource("/issues/import/preview")
+                        .app_data(web::PayloadConfig::new(IMPORT_LIMIT_BYTES))
+                        .post(issues::import_preview),
+                )
+                .service(web::resource("/issues/imports").get(issues::imports))
+                .service(web::resource("/issues/imports/{id}/undo").post(issues::undo_import))
                 .service(web::resource("/issues/{id}").get(issues::get_one))
                 .service(web::resource("/issues/{id}/notice").get(issues::notice_page))
                 .service(web::resource("/issues/{id}/evidence").get(issues::evidence))

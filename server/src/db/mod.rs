@@ -6,6 +6,7 @@ pub mod changes;
 pub mod checkpoint;
 pub mod connection;
 pub mod devices;
+pub mod imports;
 pub mod inspections;
 pub mod issues;
 pub mod ledger_numbers;

@@ -388,6 +388,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    issue_imports (id) {
+        id -> Text,
+        list_key -> Text,
+        file_name -> Text,
+        file_sha256 -> Text,
+        place_path -> Text,
+        imported_by -> Text,
+        imported_at -> Timestamp,
+        row_count -> Integer,
+        created -> Integer,
+        updated -> Integer,
+        skipped -> Integer,
+        undone_at -> Nullable<Timestamp>,
+        undone_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    issue_import_rows (list_key, row_key) {
+        list_key -> Text,
+        row_key -> Text,
+        issue_id -> Text,
+        created_by -> Text,
+        last_import_id -> Text,
+        content_sha256 -> Text,
+        issue_version -> Integer,
+    }
+}
+
 diesel::joinable!(role_assignments -> users (user_id));
 diesel::joinable!(issue_events -> issues (issue_id));
 diesel::joinable!(role_assignments -> org_units (org_unit_id));

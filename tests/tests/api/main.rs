@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod errors;
 mod import;
+mod import_record;
 mod inspections;
 mod issues;
 mod ledger;

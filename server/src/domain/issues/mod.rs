@@ -5,6 +5,8 @@
 pub mod edit;
 pub mod escalation;
 pub mod import;
+pub mod import_plan;
+pub mod import_record;
 pub mod notice;
 pub mod queries;
 pub mod report;
