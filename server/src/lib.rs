@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod cli_export;
 pub mod cli_import;
+pub mod cli_users;
 pub mod db;
 pub mod domain;
 pub mod error;
