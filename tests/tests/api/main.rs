@@ -10,6 +10,7 @@ mod cli;
 mod compression;
 mod errors;
 mod import;
+mod import_county;
 mod import_record;
 mod inspections;
 mod issues;

@@ -19,6 +19,37 @@ use std::collections::HashMap;
 
 /// The row's stable number within its list (序号): a corrected re-send is matched by it.
 const KEY: &[&str] = &["序号", "编号", "no"];
+/// A village or community by name, as county lists give it instead of a code: resolved among the
+/// places the importer supervises or administers.
+const PLACE_NAME: &[&str] = &[
+    "所属村（社区）",
+    "所属村(社区)",
+    "村（社区）",
+    "村(社区)",
+    "所属村",
+    "所属社区",
+    "村居",
+    "村名",
+    "place_name",
+];
+
+/// Categories as counties word them, mapped to the seeded categories (shipped defaults).
+const CATEGORY_ALIASES: &[(&str, &str)] = &[
+    ("垃圾堆放", "three_piles"),
+    ("垃圾堆", "three_piles"),
+    ("柴草堆", "three_piles"),
+    ("柴草乱堆", "three_piles"),
+    ("粪土堆", "three_piles"),
+    ("乱贴乱画", "graffiti_ads"),
+    ("小广告", "graffiti_ads"),
+    ("污水直排", "ditch_sewage"),
+    ("污水乱排", "ditch_sewage"),
+    ("沟渠", "ditch_sewage"),
+    ("私搭乱建", "illegal_structure"),
+    ("违章建筑", "illegal_structure"),
+    ("焚烧秸秆", "straw_burning"),
+    ("乱停乱放", "parking"),
+];
 
 /// Column names as offices write them (the first matching header wins).
 const TITLE: &[&str] = &["问题标题", "问题名称", "标题", "问题", "title"];
@@ -99,6 +130,7 @@ pub(super) fn parse(
         LAT,
         LON,
         KEY,
+        PLACE_NAME,
     ];
     let Some((header_row, cols)) = find_header(&table, columns, 3) else {
         return Err(missing_header());
@@ -118,8 +150,14 @@ pub(super) fn parse(
         lat,
         lon,
         key,
+        place_name,
     ] = cols;
-    let (Some(title), Some(category), Some(place)) = (title, category, place) else {
+    // A title column, or a description to derive titles from; a place code or a place name.
+    let (Some(category), true, true) = (
+        category,
+        title.is_some() || description.is_some(),
+        place.is_some() || place_name.is_some(),
+    ) else {
         return Err(missing_header());
     };
 
@@ -152,13 +190,27 @@ pub(super) fn parse(
                     format!("序号“{k}”与第 {first} 行重复"),
                 ));
             }
-            let place_code = cell(Some(place));
-            let place = lookup.by_code.get(place_code).cloned().ok_or_else(|| {
-                (
-                    format!("unknown place code `{place_code}`"),
-                    format!("区划代码“{place_code}”不存在"),
-                )
-            })?;
+            if cell(title).is_empty() && cell(description).is_empty() {
+                return Err((
+                    "no title and no description: say what the problem is".into(),
+                    "问题标题和问题描述均为空".into(),
+                ));
+            }
+            let place = match (cell(place), cell(place_name)) {
+                ("", "") => {
+                    return Err((
+                        "no place code or village/community name".into(),
+                        "缺少区划代码或所属村（社区）".into(),
+                    ));
+                }
+                ("", name) => lookup.place_by_name(caller, name)?,
+                (code, _) => lookup.by_code.get(code).cloned().ok_or_else(|| {
+                    (
+                        format!("unknown place code `{code}`"),
+                        format!("区划代码“{code}”不存在"),
+                    )
+                })?,
+            };
             let at = Place { path: &place.path };
             let role = [Role::Supervisor, Role::Admin]
                 .into_iter()
@@ -215,7 +267,10 @@ pub(super) fn parse(
             };
             let issue = NewIssue {
                 id: None,
-                title: cell(Some(title)).to_owned(),
+                title: match cell(title) {
+                    "" => derive_title(cell(description)),
+                    t => t.to_owned(),
+                },
                 description: [cell(description), cell(address)]
                     .iter()
                     .filter(|s| !s.is_empty())
@@ -306,12 +361,23 @@ fn split(e: AppError) -> (String, String) {
     (e.detail, zh)
 }
 
+/// A title from a description, for lists without a title column: its first sentence or clause,
+/// at most 30 characters.
+fn derive_title(description: &str) -> String {
+    let first = description
+        .split(['。', '；', ';', '\n', '，', ','])
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+        .unwrap_or("");
+    first.chars().take(30).collect()
+}
+
 pub(super) fn missing_header() -> AppError {
     AppError::new(
         ErrorCode::ImportRejected,
-        "no header row with at least 问题标题 (title), 问题类别 (category) and 区划代码 (place code) in the first 10 rows",
+        "no header row with 问题类别 (category), 问题标题 or 问题描述 (title or description) and 区划代码 or 所属村（社区） (place code or village name) in the first 10 rows",
     )
-    .zh("前 10 行中找不到含“问题标题”“问题类别”“区划代码”的表头")
+    .zh("前 10 行中找不到含“问题类别”、“问题标题”或“问题描述”、“区划代码”或“所属村（社区）”的表头")
 }
 
 /// Everything rows are resolved against, loaded once.
@@ -348,6 +414,10 @@ impl Lookup {
     /// A category by code, by its Chinese name, or by the name's short form before the bracket
     /// (`三堆` for `三堆（垃圾堆、柴草堆、粪土堆）`).
     fn category(&self, text: &str) -> Result<String, (String, String)> {
+        let text = CATEGORY_ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == text)
+            .map_or(text, |(_, code)| code);
         self.categories
             .iter()
             .find(|(code, name)| {
@@ -360,6 +430,35 @@ impl Lookup {
                     format!("问题类别“{text}”不存在"),
                 )
             })
+    }
+
+    /// A village or community by name, among the places the caller supervises or administers
+    /// (a name that two of them share must be given by code).
+    fn place_by_name(&self, caller: &Caller, name: &str) -> Result<OrgUnitRow, (String, String)> {
+        let within: Vec<&OrgUnitRow> = self
+            .by_name
+            .get(name)
+            .map(|v| {
+                v.iter()
+                    .filter(|p| {
+                        [Role::Supervisor, Role::Admin]
+                            .into_iter()
+                            .any(|r| caller.has_role_at(r, Place { path: &p.path }))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        match within.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err((
+                format!("no village or community named `{name}` in your places"),
+                format!("您的辖区内没有名为“{name}”的村（社区）"),
+            )),
+            _ => Err((
+                format!("several places in your area are named `{name}`; use 区划代码"),
+                format!("辖区内有多个名为“{name}”的地方，请填写区划代码"),
+            )),
+        }
     }
 
     /// A responsible unit by code, or by a name no other place has.
