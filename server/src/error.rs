@@ -78,6 +78,7 @@ pub enum ErrorCode {
     // Server side
     DatabaseUnavailable,
     Internal,
+    DiskFull,
 }
 
 impl ErrorCode {
@@ -147,6 +148,7 @@ impl ErrorCode {
             Self::TemplateVersionUnknown => "template_version_unknown",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::Internal => "internal",
+            Self::DiskFull => "disk_full",
         }
     }
 
@@ -213,6 +215,7 @@ impl ErrorCode {
             Self::StorageUnavailable => 503,
             Self::DatabaseUnavailable => 503,
             Self::Internal => 500,
+            Self::DiskFull => 507,
         }
     }
 
@@ -290,6 +293,7 @@ impl ErrorCode {
             Self::TemplateVersionUnknown => "The checklist template has no such version",
             Self::DatabaseUnavailable => "The database is unavailable",
             Self::Internal => "Internal server error",
+            Self::DiskFull => "The server's disk is full; nothing was written",
         }
     }
 
@@ -361,6 +365,7 @@ impl ErrorCode {
             Self::TemplateVersionUnknown => "检查模板没有该版本",
             Self::DatabaseUnavailable => "数据库暂不可用",
             Self::Internal => "服务器内部错误",
+            Self::DiskFull => "服务器磁盘已满，本次操作未写入，请稍后重试",
         }
     }
 }
@@ -406,8 +411,15 @@ impl AppError {
     }
 
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
-        let mut e = Self::new(ErrorCode::Internal, "an unexpected error occurred");
-        e.source = Some(source.into());
+        let source = source.into();
+        let code = storage_fault(&source).unwrap_or(ErrorCode::Internal);
+        let detail = match code {
+            ErrorCode::DatabaseUnavailable => "the database is busy or unreachable",
+            ErrorCode::DiskFull => "the disk is full; nothing was written",
+            _ => "an unexpected error occurred",
+        };
+        let mut e = Self::new(code, detail);
+        e.source = Some(source);
         e
     }
 
@@ -465,4 +477,24 @@ impl From<diesel::result::Error> for AppError {
             _ => Self::internal(e),
         }
     }
+}
+
+/// Faults of the storage under the database rather than of the request: a write lock held by
+/// another process past busy_timeout (SQLite `database is locked`), a full disk (SQLite
+/// `database or disk is full`, PostgreSQL SQLSTATE 53100 `No space left on device`), anywhere in
+/// the error's chain. `None` for anything else.
+pub fn storage_fault(error: &anyhow::Error) -> Option<ErrorCode> {
+    error.chain().find_map(|cause| {
+        let text = cause.to_string();
+        if text.contains("database or disk is full")
+            || text.contains("No space left on device")
+            || text.contains("could not extend file")
+        {
+            Some(ErrorCode::DiskFull)
+        } else if text.contains("database is locked") || text.contains("database table is locked") {
+            Some(ErrorCode::DatabaseUnavailable)
+        } else {
+            None
+        }
+    })
 }

@@ -66,7 +66,8 @@ pub struct ListIssues {
     pub responsible_user_id: Option<uuid::Uuid>,
     /// `true`: only open issues past their deadline.
     pub overdue: Option<bool>,
-    /// Only open issues due within this many days from today.
+    /// Only open issues due within this many days from today (at most 3660).
+    #[param(maximum = 3660)]
     pub due_within_days: Option<u32>,
     /// Text in the title, description or ledger number.
     pub q: Option<String>,
@@ -103,6 +104,9 @@ pub async fn list(
     Ok(web::Json(page))
 }
 
+/// Ten years: further ahead no deadline is set, and the date arithmetic stays in range.
+const MAX_DUE_WITHIN_DAYS: u32 = 3660;
+
 impl ListIssues {
     /// The list filters, checked: the one parser of `GET /issues` and of the reports that take
     /// the same filters (ledger export, album).
@@ -123,6 +127,13 @@ impl ListIssues {
                 )
                 .zh(format!("未知状态“{s}”"))
             })?);
+        }
+        if q.due_within_days.is_some_and(|d| d > MAX_DUE_WITHIN_DAYS) {
+            return Err(AppError::new(
+                ErrorCode::InvalidQuery,
+                format!("due_within_days: at most {MAX_DUE_WITHIN_DAYS}"),
+            )
+            .zh(format!("due_within_days 不能超过 {MAX_DUE_WITHIN_DAYS}")));
         }
         if q.overdue == Some(false) {
             return Err(AppError::new(

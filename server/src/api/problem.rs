@@ -70,6 +70,9 @@ impl ResponseError for AppError {
         {
             response.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
+        if matches!(self.code.status(), 503 | 507) {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs(self.code).to_string()));
+        }
         if self.code.status() == 401 {
             response.insert_header((
                 header::WWW_AUTHENTICATE,
@@ -77,6 +80,14 @@ impl ResponseError for AppError {
             ));
         }
         response.body(body.to_string())
+    }
+}
+
+/// How long a client should wait before retrying a 503/507 (every one carries `Retry-After`).
+fn retry_after_secs(code: ErrorCode) -> u32 {
+    match code {
+        ErrorCode::DiskFull => 60,
+        _ => 5,
     }
 }
 

@@ -154,6 +154,33 @@ impl Db {
         .map_err(AppError::internal)?
     }
 
+    /// Does the database answer `SELECT 1` within `limit`? For readiness probes, which must not
+    /// wait the pool's full acquire timeout during an outage.
+    pub async fn ping(&self, limit: Duration) -> Result<(), AppError> {
+        let db = self.clone();
+        let unavailable = |source: Option<anyhow::Error>| {
+            let mut err = AppError::new(
+                ErrorCode::DatabaseUnavailable,
+                "the database does not answer",
+            );
+            err.source = source;
+            err
+        };
+        let probe = tokio::task::spawn_blocking(move || {
+            let mut conn = db
+                .pool
+                .get_timeout(limit)
+                .map_err(|e| unavailable(Some(e.into())))?;
+            conn.batch_execute("SELECT 1")
+                .map_err(|e| unavailable(Some(e.into())))
+        });
+        match tokio::time::timeout(limit, probe).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(join)) => Err(AppError::internal(join)),
+            Err(_) => Err(unavailable(None)),
+        }
+    }
+
     /// (connections open, of which idle) for the metrics endpoint.
     pub fn pool_state(&self) -> (u32, u32) {
         let s = self.pool.state();

@@ -7,6 +7,7 @@ mod access;
 mod auth;
 mod cli;
 mod errors;
+mod faults;
 mod import;
 mod inspections;
 mod issues;
