@@ -157,7 +157,7 @@ impl ListIssues {
             closed_from: q.closed_from,
             closed_to: q.closed_to,
             cursor: q.cursor,
-            limit: q.limit.unwrap_or(50).clamp(1, 200),
+            limit: crate::domain::keyset::page_limit(q.limit, 50, 200)?,
         })
     }
 }

@@ -425,3 +425,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspection_schedules,
     deductions,
 );
+
+diesel::table! {
+    feed_epoch (id) {
+        id -> Integer,
+        epoch -> Text,
+    }
+}
