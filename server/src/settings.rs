@@ -282,6 +282,32 @@ impl Default for LogSettings {
     }
 }
 
+/// Kubernetes (and Docker links) set these for a Service named `closeout` in every pod:
+/// `CLOSEOUT_PORT=tcp://10.0.0.7:8080`, `CLOSEOUT_PORT_8080_TCP{,_PROTO,_PORT,_ADDR}`,
+/// `CLOSEOUT_SERVICE_HOST`, `CLOSEOUT_SERVICE_PORT{,_<name>}`. They are not settings; any other
+/// unknown `CLOSEOUT_*` still stops the server. `key` is lowercase, without the prefix.
+fn is_service_link(key: &str) -> bool {
+    let link_value = |name: &str| {
+        std::env::var(format!("CLOSEOUT_{}", name.to_ascii_uppercase())).is_ok_and(|v| {
+            ["tcp://", "udp://", "sctp://"]
+                .iter()
+                .any(|p| v.starts_with(p))
+        })
+    };
+    let port_protocol = key.strip_prefix("port_").is_some_and(|rest| {
+        let mut parts = rest.split('_');
+        parts.next().is_some_and(|n| n.parse::<u16>().is_ok())
+            && parts
+                .next()
+                .is_some_and(|p| matches!(p, "tcp" | "udp" | "sctp"))
+    });
+    (key == "port" && link_value(key))
+        || port_protocol
+        || key == "service_host"
+        || key == "service_port"
+        || key.starts_with("service_port_")
+}
+
 impl Settings {
     /// Defaults, then `file` (or `./closeout.toml` if it exists), then `CLOSEOUT_*` variables.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
@@ -301,7 +327,7 @@ impl Settings {
         let env = Env::prefixed("CLOSEOUT_")
             .filter(|key| {
                 let key = key.as_str().to_ascii_lowercase();
-                key != "config" && !key.starts_with("test_")
+                key != "config" && !key.starts_with("test_") && !is_service_link(&key)
             })
             .split("__");
         figment = figment.merge(env);
@@ -467,6 +493,39 @@ mod tests {
             assert_eq!(s.auth.access_ttl_secs, 60);
             assert_eq!(s.data_dir, PathBuf::from("/srv/closeout"));
             assert_eq!(s.auth.refresh_ttl_days, 90);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's test jail dictates the closure's error type
+    fn kubernetes_service_links_are_ignored_and_typos_still_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CLOSEOUT_PORT", "tcp://10.96.0.7:8080");
+            jail.set_env("CLOSEOUT_PORT_8080_TCP", "tcp://10.96.0.7:8080");
+            jail.set_env("CLOSEOUT_PORT_8080_TCP_PROTO", "tcp");
+            jail.set_env("CLOSEOUT_PORT_8080_TCP_PORT", "8080");
+            jail.set_env("CLOSEOUT_PORT_8080_TCP_ADDR", "10.96.0.7");
+            jail.set_env("CLOSEOUT_SERVICE_HOST", "10.96.0.7");
+            jail.set_env("CLOSEOUT_SERVICE_PORT", "8080");
+            jail.set_env("CLOSEOUT_SERVICE_PORT_HTTP", "8080");
+            jail.set_env("CLOSEOUT_LISTEN", "0.0.0.0:8080");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.listen, "0.0.0.0:8080");
+            // Someone meaning the port, not a service link: still refused.
+            jail.set_env("CLOSEOUT_PORT", "8080");
+            let err = Settings::load(None).err().map(|e| e.to_string());
+            assert!(
+                err.is_some_and(|e| e.contains("port")),
+                "CLOSEOUT_PORT=8080 accepted"
+            );
+            jail.set_env("CLOSEOUT_PORT", "tcp://10.96.0.7:8080");
+            jail.set_env("CLOSEOUT_LISTNE", "0.0.0.0:8080");
+            let err = Settings::load(None).err().map(|e| e.to_string());
+            assert!(
+                err.is_some_and(|e| e.contains("listne")),
+                "a typo was accepted"
+            );
             Ok(())
         });
     }

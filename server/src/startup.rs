@@ -27,7 +27,7 @@ pub struct Application {
 
 /// Connects to the configured database and brings its schema up to date.
 pub fn open_database(settings: &Settings) -> anyhow::Result<Db> {
-    std::fs::create_dir_all(&settings.data_dir)?;
+    crate::db::connection::create_private_dir(&settings.data_dir)?;
     let target = settings.database_target();
     let db = Db::connect(&target, &settings.database)?;
     let applied = migrate::run_pending(&mut *db.get()?)?;
@@ -88,6 +88,7 @@ impl Application {
                 )
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .app_data(web::QueryConfig::default().error_handler(problem::query_error))
+                .wrap(from_fn(middleware::head_as_get))
                 .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))
                 .wrap(from_fn(middleware::observe))
                 .wrap(TracingLogger::default())

@@ -93,8 +93,9 @@ impl Db {
         let backend = match target {
             DatabaseTarget::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)?;
+                    create_private_dir(dir)?;
                 }
+                create_private_file(path)?;
                 Backend::Sqlite
             }
             DatabaseTarget::Postgres(_) => Backend::Postgres,
@@ -185,6 +186,35 @@ impl Db {
     pub fn pool_state(&self) -> (u32, u32) {
         let s = self.pool.state();
         (s.connections, s.idle_connections)
+    }
+}
+
+/// Creates `dir` (and missing parents) readable by the owner only (0700): it holds password
+/// hashes, phone numbers and complaints. An existing directory is left as the operator set it.
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Creates the SQLite file empty with mode 0600 before SQLite opens it (SQLite gives its `-wal`
+/// and `-shm` files the database file's mode). An existing file is left alone.
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

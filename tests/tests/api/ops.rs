@@ -177,3 +177,83 @@ async fn openapi_document_is_valid_and_declares_problem_errors() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Made-up HTTP methods and unknown paths do not grow the metric label set.
+#[tokio::test]
+async fn metric_labels_stay_bounded_whatever_clients_send() {
+    let app = TestApp::spawn().await;
+    for i in 0..40 {
+        let method = reqwest::Method::from_bytes(format!("MADEUP{i}").as_bytes()).unwrap();
+        let _ = app
+            .client
+            .request(method, app.url(&format!("/no/such/path/{i}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("MADEUP"), "a made-up method became a label");
+    assert!(!text.contains("/no/such/path"), "a raw path became a label");
+    assert!(
+        text.contains("method=\"other\",route=\"unmatched\""),
+        "{text}"
+    );
+}
+
+/// Uptime monitors use HEAD: it answers wherever GET does, with the headers and no body.
+#[tokio::test]
+async fn head_answers_wherever_get_does() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/openapi.json",
+        "/metrics",
+        "/api/v1/me",
+    ] {
+        let res = app
+            .client
+            .head(app.url(path))
+            .bearer_auth(&app.admin.access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "HEAD {path}");
+        assert!(
+            res.bytes().await.unwrap().is_empty(),
+            "HEAD {path} sent a body"
+        );
+    }
+    // Without a token, HEAD is refused like GET.
+    let res = app.client.head(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// The data directory and the database hold password hashes, phone numbers and complaints:
+/// created readable by the owner only.
+#[tokio::test]
+async fn data_directory_and_database_are_created_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::spawn_with(|s| s.data_dir = s.data_dir.join("fresh/data")).await;
+    let _ = app.get("/api/v1/me", &app.admin.access).await;
+    let dir = app.env.settings.data_dir.clone();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    if closeout_tests::backend() == closeout_tests::Backend::Sqlite {
+        for file in ["closeout.db", "closeout.db-wal", "closeout.db-shm"] {
+            let path = dir.join(file);
+            if path.exists() {
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+            }
+        }
+        assert!(dir.join("closeout.db").exists());
+    }
+}
