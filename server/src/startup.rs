@@ -100,6 +100,7 @@ impl Application {
                     }),
                 )
                 .configure(|cfg| api::configure(cfg, openapi.clone()))
+                .configure(crate::console::configure)
                 .default_service(web::to(problem::route_not_found))
         })
         .listen(listener)?

@@ -560,5 +560,25 @@ pub fn decide(
     })
 }
 
+/// The actions a caller holding `roles` may take on an issue with these facts, whatever fields
+/// they would then fill in: what a screen offers (the console's buttons, a phone's menu). Judged
+/// by the same table and fact checks as [`decide`].
+pub fn available(facts: &Facts, roles: &[Role]) -> Vec<ActionKind> {
+    ActionKind::ALL
+        .into_iter()
+        .filter(|action| {
+            let rule = rule(*action);
+            rule.roles.iter().any(|r| roles.contains(r))
+                && rule.from.contains(&facts.state)
+                && match action {
+                    ActionKind::RequestExtension => !facts.extension_pending,
+                    ActionKind::DecideExtension => facts.extension_pending,
+                    ActionKind::Escalate => facts.escalation_level < MAX_ESCALATION,
+                    _ => true,
+                }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;

@@ -18,6 +18,7 @@ use std::io::Write;
 
 pub use closeout_sync_protocol as protocol;
 
+pub mod browser;
 pub mod photos;
 pub mod simulator;
 

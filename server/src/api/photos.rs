@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-fn check_sha(sha256: &str) -> Result<String, AppError> {
+pub(crate) fn check_sha(sha256: &str) -> Result<String, AppError> {
     let sha = sha256.to_ascii_lowercase();
     if sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(sha)
@@ -154,7 +154,7 @@ pub async fn meta(
     Ok(web::Json(meta))
 }
 
-async fn serve(
+pub(crate) async fn serve(
     req: &HttpRequest,
     state: &AppState,
     key: &object_store::path::Path,

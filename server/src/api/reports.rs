@@ -78,10 +78,19 @@ pub async fn ledger_export(
     caller: Authenticated,
     http: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let (own, request) = split_query(http.query_string(), &["format"])?;
+    export_ledger(&state, caller.0, http.query_string()).await
+}
+
+/// The ledger file for a query string of list filters plus `format`: the API's export and the
+/// console's export buttons both answer with this.
+pub async fn export_ledger(
+    state: &AppState,
+    caller: crate::domain::access::Caller,
+    query: &str,
+) -> Result<HttpResponse, AppError> {
+    let (own, request) = split_query(query, &["format"])?;
     let format = Format::parse(own.get("format").map_or("xlsx", String::as_str))?;
-    let office = office(&state);
-    let caller = caller.0;
+    let office = office(state);
     let (c, r) = (caller.clone(), request.clone());
     let meta = state
         .db

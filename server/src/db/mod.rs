@@ -5,6 +5,7 @@ pub mod categories;
 pub mod changes;
 pub mod checkpoint;
 pub mod connection;
+pub mod console_sessions;
 pub mod devices;
 pub mod inspections;
 pub mod issues;

@@ -391,8 +391,23 @@ diesel::table! {
 diesel::joinable!(role_assignments -> users (user_id));
 diesel::joinable!(issue_events -> issues (issue_id));
 diesel::joinable!(role_assignments -> org_units (org_unit_id));
+diesel::table! {
+    console_sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        ended_reason -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(uploads -> users (user_id));
+diesel::joinable!(console_sessions -> users (user_id));
 diesel::joinable!(photo_attachments -> photos (photo_sha256));
 diesel::joinable!(checklist_template_versions -> checklist_templates (template_id));
 diesel::joinable!(inspection_results -> inspections (inspection_id));
@@ -424,4 +439,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspection_conflicts,
     inspection_schedules,
     deductions,
+    console_sessions,
 );

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod accounts;
 pub mod categories;
+pub mod console_sessions;
 pub mod evidence;
 pub mod inspections;
 pub mod issues;

@@ -2,6 +2,7 @@
 //! (the rules themselves are `closeout_sync_protocol::lifecycle`), reading them, escalating
 //! overdue ones, and importing handed-down lists.
 
+pub mod actions;
 pub mod edit;
 pub mod escalation;
 pub mod import;
