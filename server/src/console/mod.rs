@@ -45,12 +45,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/login")
                 .wrap(security_headers())
+                .app_data(web::FormConfig::default().error_handler(form_error))
                 .get(login::form)
                 .post(login::submit),
         )
         .service(
             web::resource("/logout")
                 .wrap(security_headers())
+                .app_data(web::FormConfig::default().error_handler(form_error))
                 .post(login::logout),
         )
         .service(

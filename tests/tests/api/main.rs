@@ -6,6 +6,7 @@
 mod access;
 mod auth;
 mod cli;
+mod console;
 mod errors;
 mod import;
 mod inspections;
