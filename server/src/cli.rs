@@ -75,7 +75,11 @@ pub enum UserCommand {
     /// Create a user. Without --password-stdin a password is generated and printed once.
     Add(UserAdd),
     /// List users with their roles.
-    List,
+    List {
+        /// Only accounts that hold no role at all.
+        #[arg(long)]
+        without_roles: bool,
+    },
     /// Set a new password (ends all the user's sessions).
     ResetPassword {
         username: String,
@@ -83,6 +87,8 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    #[command(flatten)]
+    Lifecycle(crate::cli_users::LifecycleCommand),
 }
 
 #[derive(Debug, Args)]
@@ -126,7 +132,12 @@ pub fn run(command: Command, settings: Settings, console: &mut Console<'_>) -> a
             writeln!(console.output, "database is up to date")?;
         }
         Command::User(UserCommand::Add(add)) => user_add(add, &settings, console)?,
-        Command::User(UserCommand::List) => user_list(&settings, console)?,
+        Command::User(UserCommand::List { without_roles }) => {
+            user_list(without_roles, &settings, console)?
+        }
+        Command::User(UserCommand::Lifecycle(command)) => {
+            crate::cli_users::run(command, &settings, console)?
+        }
         Command::User(UserCommand::ResetPassword {
             username,
             password_stdin,
@@ -312,12 +323,20 @@ fn user_add(add: UserAdd, settings: &Settings, console: &mut Console<'_>) -> any
     Ok(())
 }
 
-fn user_list(settings: &Settings, console: &mut Console<'_>) -> anyhow::Result<()> {
+fn user_list(
+    without_roles: bool,
+    settings: &Settings,
+    console: &mut Console<'_>,
+) -> anyhow::Result<()> {
     let db = open_database(settings)?;
     let mut conn = db.get()?;
     let mut after: Option<String> = None;
     loop {
-        let page = crate::db::users::list(&mut conn, after.as_deref(), 500)?;
+        let page = if without_roles {
+            crate::db::users::list_without_roles(&mut conn, after.as_deref(), 500)?
+        } else {
+            crate::db::users::list(&mut conn, after.as_deref(), 500)?
+        };
         let Some(last) = page.last() else { break };
         after = Some(last.username.clone());
         for row in page {

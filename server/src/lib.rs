@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod cli_export;
+pub mod cli_users;
 pub mod console;
 pub mod db;
 pub mod domain;

@@ -72,14 +72,11 @@ async fn push_all(
 async fn pull_latest(app: &TestApp, user: &TestUser, n: i64) -> (f64, f64) {
     let latest = closeout::db::changes::latest(&mut app.db().get().unwrap()).unwrap();
     let (_, probe) = app.get("/api/v1/sync/pull?limit=1", &user.access).await;
-    let scope = probe["cursor"]
-        .as_str()
-        .unwrap()
-        .rsplit('.')
-        .next()
-        .unwrap()
-        .to_owned();
-    let cursor = format!("1.{}.{scope}", latest - n);
+    // `2.{epoch}.{seq}.{scope}`: the probe's epoch and scope, a position `n` changes back.
+    let probe = probe["cursor"].as_str().unwrap();
+    let (head, scope) = probe.rsplit_once('.').unwrap();
+    let (epoch, _) = head.rsplit_once('.').unwrap();
+    let cursor = format!("{epoch}.{}.{scope}", latest - n);
     let mut answered = Vec::new();
     let mut parsed = Vec::new();
     for _ in 0..7 {

@@ -89,7 +89,7 @@ pub async fn list(
         started_from: q.started_from,
         started_to: q.started_to,
         cursor: q.cursor,
-        limit: q.limit.unwrap_or(50).clamp(1, 200),
+        limit: crate::domain::keyset::page_limit(q.limit, 50, 200)?,
     };
     let page = state
         .db

@@ -52,6 +52,7 @@ pub async fn create(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListIssues {
     /// Comma-separated states, e.g. `assigned,rectifying`.
@@ -145,7 +146,7 @@ impl ListIssues {
             closed_from: q.closed_from,
             closed_to: q.closed_to,
             cursor: q.cursor,
-            limit: q.limit.unwrap_or(50).clamp(1, 200),
+            limit: crate::domain::keyset::page_limit(q.limit, 50, 200)?,
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod inspections;
 pub mod issues;
 pub mod middleware;
 pub mod openapi;
+pub mod openapi_fixes;
 pub mod ops;
 pub mod org_units;
 pub mod photos;
@@ -38,6 +39,13 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 /// Largest push batch body (1,000 mutations of a few KiB each).
 pub const SYNC_PUSH_LIMIT_BYTES: usize = 16 * 1024 * 1024;
 
+/// `Accept-Encoding` (gzip, br, zstd) honoured on the pull and the JSON lists, which repeat
+/// themselves and travel over 2G/3G. Scoped to those resources: photo bytes are already compressed
+/// and tus must see its own bytes and offsets, so neither passes through it.
+fn compressed() -> actix_web::middleware::Compress {
+    actix_web::middleware::Compress::default()
+}
+
 /// Registers every route: `/api/v1/*`, operations endpoints, the OpenAPI document and its UI.
 pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi) {
     // Resources (not per-method services), so a wrong method on a known path answers 405.
@@ -54,10 +62,22 @@ pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi
                 .service(
                     web::resource("/org-units")
                         .get(org_units::list)
-                        .post(org_units::create),
+                        .post(org_units::create)
+                        .wrap(compressed()),
                 )
                 .service(web::resource("/org-units/{id}").get(org_units::get_one))
-                .service(web::resource("/users").get(users::list).post(users::create))
+                .service(
+                    web::resource("/users")
+                        .get(users::list)
+                        .post(users::create)
+                        .wrap(compressed()),
+                )
+                .service(web::resource("/users/{id}/disable").post(users::disable))
+                .service(web::resource("/users/{id}/enable").post(users::enable))
+                .service(web::resource("/users/{id}/roles").post(users::grant_role))
+                .service(web::resource("/users/{id}/roles/revoke").post(users::revoke_role))
+                .service(web::resource("/users/{id}/roles/move").post(users::move_role))
+                .service(web::resource("/users/{id}/password").post(users::set_password))
                 .service(
                     web::resource("/uploads")
                         .route(web::post().to(uploads::create))
@@ -81,7 +101,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi
                 .service(
                     web::resource("/issues")
                         .get(issues::list)
-                        .post(issues::create),
+                        .post(issues::create)
+                        .wrap(compressed()),
                 )
                 .service(
                     web::resource("/issues/import")
@@ -101,10 +122,22 @@ pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi
                         )
                         .post(sync::push_batch),
                 )
-                .service(web::resource("/sync/pull").get(sync::pull_changes))
-                .service(web::resource("/sync/conflicts").get(sync::list_conflicts))
+                .service(
+                    web::resource("/sync/pull")
+                        .get(sync::pull_changes)
+                        .wrap(compressed()),
+                )
+                .service(
+                    web::resource("/sync/conflicts")
+                        .get(sync::list_conflicts)
+                        .wrap(compressed()),
+                )
                 .service(web::resource("/sync/conflicts/{id}/resolve").post(sync::resolve_conflict))
-                .service(web::resource("/devices").get(devices::list))
+                .service(
+                    web::resource("/devices")
+                        .get(devices::list)
+                        .wrap(compressed()),
+                )
                 .service(web::resource("/devices/{id}/revoke").post(devices::revoke))
                 .service(
                     web::resource("/devices/{id}/release-backlog").post(devices::release_backlog),
@@ -135,7 +168,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi
                 .service(
                     web::resource("/inspections")
                         .get(inspections::list)
-                        .post(inspections::record),
+                        .post(inspections::record)
+                        .wrap(compressed()),
                 )
                 .service(web::resource("/inspections/{id}").get(inspections::get_one))
                 .service(

@@ -1,6 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations and served at `/openapi.json`;
 //! Swagger UI (bundled in the binary, no internet needed) at `/docs/`.
 
+use super::openapi_fixes::ProblemResponses;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -20,6 +21,12 @@ use utoipa::{Modify, OpenApi};
         super::org_units::create,
         super::users::list,
         super::users::create,
+        super::users::disable,
+        super::users::enable,
+        super::users::grant_role,
+        super::users::revoke_role,
+        super::users::move_role,
+        super::users::set_password,
         super::uploads::options,
         super::uploads::create,
         super::uploads::head,
@@ -71,7 +78,7 @@ use utoipa::{Modify, OpenApi};
         super::ops::metrics,
     ),
     components(schemas(super::problem::Problem, crate::error::ErrorCode)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ProblemResponses),
     tags(
         (name = "auth", description = "Login, token refresh, logout, the caller"),
         (name = "places", description = "The place tree (org units)"),

@@ -33,7 +33,7 @@ pub async fn list(
 ) -> Result<web::Json<Vec<OrgUnit>>, AppError> {
     let query = query.into_inner();
     let parent = query.parent_id.map(OrgUnitId::from);
-    let limit = query.limit.unwrap_or(1000).clamp(1, 5000);
+    let limit = crate::domain::keyset::page_limit(query.limit, 1000, 5000)?;
     let units = state
         .db
         .run(move |conn| places::list(conn, &caller.0, parent.as_ref(), limit))

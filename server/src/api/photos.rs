@@ -124,6 +124,7 @@ pub async fn thumbnail(
 #[serde(deny_unknown_fields)]
 pub struct MetaQuery {
     /// Coordinate system of `gps`: `wgs84` (default, as stored), `gcj02` (AMap/Tencent) or `bd09` (Baidu).
+    #[param(inline)]
     pub crs: Option<Crs>,
 }
 

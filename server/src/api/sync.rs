@@ -70,18 +70,11 @@ pub async fn pull_changes(
     params: web::Query<PullParams>,
 ) -> Result<web::Json<PullResponse>, AppError> {
     let PullParams { cursor, limit } = params.into_inner();
+    let limit = crate::domain::keyset::page_limit(limit, pull::DEFAULT_LIMIT, pull::MAX_LIMIT)?;
     let clock = state.clock();
     let page = state
         .db
-        .run(move |conn| {
-            pull::pull(
-                conn,
-                &caller.0,
-                cursor.as_deref(),
-                limit.unwrap_or(1000),
-                clock,
-            )
-        })
+        .run(move |conn| pull::pull(conn, &caller.0, cursor.as_deref(), limit, clock))
         .await?;
     Ok(web::Json(page))
 }
@@ -109,7 +102,7 @@ pub async fn list_conflicts(
     params: web::Query<ConflictParams>,
 ) -> Result<web::Json<Vec<Conflict>>, AppError> {
     let p = params.into_inner();
-    let limit = p.limit.unwrap_or(200).clamp(1, 1000);
+    let limit = crate::domain::keyset::page_limit(p.limit, 200, 1000)?;
     let list = state
         .db
         .run(move |conn| conflicts::list(conn, &caller.0, p.all.unwrap_or(false), limit))

@@ -5,7 +5,7 @@
 use super::connection::{DbBackend, DbConnection};
 use super::issues::subtree_bounds;
 use super::models::{ChangeRow, FeedEntry, IssueRow};
-use super::schema::{change_counter, change_feed};
+use super::schema::{change_counter, change_feed, feed_epoch};
 use diesel::prelude::*;
 
 /// Appends an entry for an issue written in this transaction. `previous_unit_path`: the unit it
@@ -139,4 +139,25 @@ pub fn record(
         })
         .execute(conn)?;
     Ok(seq)
+}
+
+/// The feed's epoch: a random id made with the database. Every pull cursor carries it, so a cursor
+/// from another database — or from this one before a restore — is recognised and reset.
+pub fn epoch(conn: &mut DbConnection) -> QueryResult<String> {
+    feed_epoch::table
+        .find(1)
+        .select(feed_epoch::epoch)
+        .first(conn)
+}
+
+/// Makes the feed's epoch anew and returns it: every pull cursor handed out before gets
+/// `reset: true` on its next pull. A restore must call this on the restored database — a backup
+/// carries the epoch of the database it was copied from, whose later cursors the phones still
+/// hold, while the restored feed starts again from an older, lower position.
+pub fn renew_epoch(conn: &mut DbConnection) -> QueryResult<String> {
+    let epoch = uuid::Uuid::new_v4().simple().to_string();
+    diesel::update(feed_epoch::table.find(1))
+        .set(feed_epoch::epoch.eq(&epoch))
+        .execute(conn)?;
+    Ok(epoch)
 }

@@ -161,7 +161,7 @@ pub struct InspectionFilter {
     pub started_from: Option<NaiveDateTime>,
     pub started_to: Option<NaiveDateTime>,
     /// Keyset: strictly before this (started_at, id), newest first.
-    pub before: Option<(NaiveDateTime, String)>,
+    pub before: Option<(super::stamp::Stamp, String)>,
     pub limit: i64,
 }
 

@@ -3,6 +3,7 @@
 use super::connection::{DbBackend, DbConnection};
 use super::models::{IssueEventRow, IssueRow};
 use super::schema::{issue_events, issues};
+use super::stamp::Stamp;
 use crate::ids::{IssueId, UserId};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -122,7 +123,7 @@ pub struct IssueFilter {
     pub closed_from: Option<NaiveDateTime>,
     pub closed_to: Option<NaiveDateTime>,
     /// Keyset cursor: the (created_at, id) of the last row of the previous page.
-    pub after: Option<(NaiveDateTime, IssueId)>,
+    pub after: Option<(Stamp, IssueId)>,
     pub limit: i64,
 }
 

@@ -441,3 +441,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     deductions,
     console_sessions,
 );
+
+diesel::table! {
+    feed_epoch (id) {
+        id -> Integer,
+        epoch -> Text,
+    }
+}

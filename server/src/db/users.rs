@@ -3,7 +3,7 @@
 use super::connection::{DbBackend, DbConnection};
 use super::models::{OrgUnitRow, RoleAssignmentRow, UserRow};
 use super::schema::{org_units, role_assignments, users};
-use crate::ids::UserId;
+use crate::ids::{OrgUnitId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -108,4 +108,51 @@ pub fn find_by_display_name(conn: &mut DbConnection, name: &str) -> QueryResult<
         .filter(users::display_name.eq(name))
         .select(UserRow::as_select())
         .load(conn)
+}
+
+/// Enables or disables an account.
+pub fn set_active(
+    conn: &mut DbConnection,
+    id: &UserId,
+    active: bool,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((users::active.eq(active), users::updated_at.eq(now)))
+        .execute(conn)
+}
+
+/// Removes the user's `role` on `place` (None: the whole system); returns how many went.
+pub fn delete_assignment(
+    conn: &mut DbConnection,
+    user: &UserId,
+    role: &str,
+    place: Option<&OrgUnitId>,
+) -> QueryResult<usize> {
+    let held = role_assignments::table
+        .filter(role_assignments::user_id.eq(user))
+        .filter(role_assignments::role.eq(role));
+    match place {
+        Some(place) => {
+            diesel::delete(held.filter(role_assignments::org_unit_id.eq(place))).execute(conn)
+        }
+        None => diesel::delete(held.filter(role_assignments::org_unit_id.is_null())).execute(conn),
+    }
+}
+
+/// Accounts that hold no role at all, ordered by username (keyset pagination).
+pub fn list_without_roles(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<UserRow>> {
+    let holders = role_assignments::table.select(role_assignments::user_id);
+    let mut query = users::table
+        .filter(users::id.ne_all(holders))
+        .select(UserRow::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(users::username.gt(after.to_owned()));
+    }
+    query.order(users::username).limit(limit).load(conn)
 }

@@ -106,6 +106,28 @@ pub fn require_system(caller: &Caller, role: Role) -> Result<(), AppError> {
     }
 }
 
+/// Allows the caller to act as `role` on every one of `places` (None: the whole system).
+///
+/// An empty list means the whole system, never "nothing to check": an act that names no place
+/// (an account created without roles) belongs to no subtree, so only a system-wide holder may do it.
+pub fn require_on_all(
+    caller: &Caller,
+    role: Role,
+    places: &[Option<Place<'_>>],
+    what: &str,
+) -> Result<(), AppError> {
+    if places.is_empty() {
+        return require_system(caller, role);
+    }
+    for place in places {
+        match place {
+            Some(place) => require(caller, role, *place, what)?,
+            None => require_system(caller, role)?,
+        }
+    }
+    Ok(())
+}
+
 /// Allows a holder of `role` on at least one subtree (the query is then scoped to those subtrees).
 pub fn require_any(caller: &Caller, role: Role) -> Result<Vec<String>, AppError> {
     let subtrees = caller.subtrees_with(role);
@@ -195,5 +217,25 @@ mod tests {
         let sys = caller(&[(Role::Admin, SYSTEM_PATH)]);
         assert!(require_system(&sys, Role::Admin).is_ok());
         assert!(sys.can_see(Place { path: VILLAGE_B }));
+    }
+
+    #[test]
+    fn a_check_over_no_places_is_a_check_over_the_whole_system() {
+        let village_admin = caller(&[(Role::Admin, VILLAGE_A)]);
+        let nobody = caller(&[]);
+        for c in [&village_admin, &nobody] {
+            let e = require_on_all(c, Role::Admin, &[], "user").unwrap_err();
+            assert_eq!(e.code, ErrorCode::Forbidden);
+        }
+        let a = [Some(Place { path: GRID_A1 })];
+        assert!(require_on_all(&village_admin, Role::Admin, &a, "user").is_ok());
+        let ab = [
+            Some(Place { path: GRID_A1 }),
+            Some(Place { path: VILLAGE_B }),
+        ];
+        assert!(require_on_all(&village_admin, Role::Admin, &ab, "user").is_err());
+        let sys = caller(&[(Role::Admin, SYSTEM_PATH)]);
+        assert!(require_on_all(&sys, Role::Admin, &[], "user").is_ok());
+        assert!(require_on_all(&sys, Role::Admin, &[None], "user").is_ok());
     }
 }

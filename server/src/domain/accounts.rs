@@ -77,7 +77,8 @@ pub fn validate_password(password: &str) -> Result<(), AppError> {
 }
 
 /// Creates a user with roles. `actor` None is the operator at the console (CLI), trusted;
-/// otherwise the actor must be an admin of every place granted (a system admin for system roles).
+/// otherwise the actor must be an admin of every place granted (a system admin for system roles,
+/// and for an account granted no role at all).
 pub fn create_user(
     conn: &mut DbConnection,
     actor: Option<&Caller>,
@@ -109,22 +110,21 @@ pub fn create_user(
         let mut places = Vec::new();
         for grant in &input.roles {
             let place = match &grant.org_unit_id {
-                Some(id) => {
-                    let row = org_units::find(conn, id)?
-                        .ok_or_else(|| AppError::not_found("org unit"))?;
-                    if let Some(actor) = actor {
-                        access::require(actor, Role::Admin, Place { path: &row.path }, "org unit")?;
-                    }
-                    Some(row)
-                }
-                None => {
-                    if let Some(actor) = actor {
-                        access::require_system(actor, Role::Admin)?;
-                    }
-                    None
-                }
+                Some(id) => Some(
+                    org_units::find(conn, id)?.ok_or_else(|| AppError::not_found("org unit"))?,
+                ),
+                None => None,
             };
             places.push(place);
+        }
+        if let Some(actor) = actor {
+            // One check over the whole set: with no roles granted, the account is the whole
+            // system's, so only a system admin may create it.
+            let scope: Vec<Option<Place<'_>>> = places
+                .iter()
+                .map(|p| p.as_ref().map(|row| Place { path: &row.path }))
+                .collect();
+            access::require_on_all(actor, Role::Admin, &scope, "org unit")?;
         }
         if users::find_by_username(conn, &input.username)?.is_some() {
             return Err(AppError::new(

@@ -2,12 +2,14 @@
 //! connection; no HTTP types, so the API, the CLI and background jobs share them.
 
 pub mod access;
+pub mod account_lifecycle;
 pub mod accounts;
 pub mod categories;
 pub mod console_sessions;
 pub mod evidence;
 pub mod inspections;
 pub mod issues;
+pub mod keyset;
 pub mod photos;
 pub mod places;
 pub mod places_import;

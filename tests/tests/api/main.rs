@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod accounts;
 mod auth;
 mod cli;
+mod compression;
 mod console;
 mod errors;
 mod import;
@@ -13,10 +15,12 @@ mod inspections;
 mod issues;
 mod ledger;
 mod ops;
+mod paging;
 mod photos;
 mod places;
 mod references;
 mod reports;
+mod role_matrix;
 mod simulator;
 mod startup;
 mod sync;

@@ -94,3 +94,86 @@ async fn openapi_document_and_interactive_docs_are_served_offline() {
         "the docs page must not load anything from the internet"
     );
 }
+
+/// Phone teams generate clients from this document: it must pass openapi-spec-validator, name every
+/// operation uniquely, define every schema it references and declare errors as problem+json.
+#[tokio::test]
+async fn openapi_document_is_valid_and_declares_problem_errors() {
+    let app = TestApp::spawn().await;
+    let text = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_default();
+            assert!(
+                ids.insert(id.to_owned()),
+                "{method} {path}: operationId {id} repeats"
+            );
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if status.starts_with('2') || status.starts_with('3') {
+                    continue;
+                }
+                if let Some(content) = response.get("content") {
+                    assert!(
+                        content.get("application/json").is_none()
+                            && content.get("application/problem+json").is_some(),
+                        "{method} {path} {status}: errors are application/problem+json"
+                    );
+                }
+            }
+            assert!(
+                method == "head" || path == "/healthz" || op["responses"].get("503").is_some(),
+                "{method} {path}: 503 not declared"
+            );
+        }
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for reference in text.split("#/components/schemas/").skip(1) {
+        let name: String = reference
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+            .collect();
+        assert!(
+            schemas.contains_key(&name),
+            "{name} is referenced but not defined"
+        );
+    }
+    // The pull feed's entries are the sync protocol's Change, not the bulletin's comparison.
+    let pull = &doc["components"]["schemas"]["PullResponse"]["properties"]["changes"]["items"];
+    let change = pull["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+    assert!(
+        schemas[change].to_string().contains("upsert"),
+        "PullResponse.changes points at {change}: {}",
+        schemas[change]
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, &text).unwrap();
+    let validator = closeout_tests::photos::tools_dir().join("python/bin/openapi-spec-validator");
+    assert!(
+        validator.exists(),
+        "openapi-spec-validator is not installed at {}: run scripts/ensure-test-tools (scripts/test does)",
+        validator.display()
+    );
+    let out = std::process::Command::new(&validator)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openapi-spec-validator: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,16 +1,17 @@
 //! Reading inspections (scoped by place, 404 for what the caller cannot see) and recording one
 //! over REST.
 
+use super::can_see;
 use super::record::{self, Origin, RecordOutcome};
 use super::view::{self, InspectionDetail, InspectionSummary};
-use super::{can_see, parse_uuid};
 use crate::db::inspections::{self as db, InspectionFilter};
 use crate::db::{DbConnection, org_units, write_transaction};
 use crate::domain::access::{self, Caller, Place};
 use crate::domain::issues::Clock;
-use crate::error::{AppError, ErrorCode};
+use crate::domain::keyset::Keyset;
+use crate::error::AppError;
 use crate::ids::{InspectionId, OrgUnitId, TemplateId};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use closeout_sync_protocol::inspection::wire::{
     InspectionMode, InspectionState, RecordInspectionBody,
 };
@@ -66,23 +67,6 @@ pub struct InspectionPage {
     pub next_cursor: Option<String>,
 }
 
-fn parse_cursor(c: &str) -> Result<(NaiveDateTime, String), AppError> {
-    let bad = || {
-        AppError::new(
-            ErrorCode::InvalidQuery,
-            "cursor: not a cursor this server made",
-        )
-        .zh("cursor 无效")
-    };
-    let (micros, id) = c.split_once('_').ok_or_else(bad)?;
-    let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let t = DateTime::from_timestamp_micros(micros)
-        .ok_or_else(bad)?
-        .naive_utc();
-    parse_uuid("cursor", id).map_err(|_| bad())?;
-    Ok((t, id.to_owned()))
-}
-
 /// Inspections at places the caller sees, newest started first.
 pub fn list(
     conn: &mut DbConnection,
@@ -108,15 +92,19 @@ pub fn list(
         }),
         started_from: req.started_from.map(|t| t.naive_utc()),
         started_to: req.started_to.map(|t| t.naive_utc()),
-        before: req.cursor.as_deref().map(parse_cursor).transpose()?,
+        before: req
+            .cursor
+            .as_deref()
+            .map(Keyset::decode)
+            .transpose()?
+            .map(|k| (k.at, k.id.hyphenated().to_string())),
         limit: req.limit + 1,
     };
     let mut rows = db::list(conn, &filter)?;
     let more = rows.len() as i64 > req.limit;
     rows.truncate(req.limit as usize);
     let next_cursor = if more {
-        rows.last()
-            .map(|r| format!("{}_{}", r.started_at.and_utc().timestamp_micros(), r.id))
+        rows.last().map(|r| Keyset::encode(r.started_at, &r.id))
     } else {
         None
     };

@@ -6,9 +6,10 @@ use super::{Clock, can_see};
 use crate::db::issues::{self, IssueFilter};
 use crate::db::{DbConnection, org_units};
 use crate::domain::access::{self, Caller, Place};
-use crate::error::{AppError, ErrorCode};
+use crate::domain::keyset::Keyset;
+use crate::error::AppError;
 use crate::ids::{IssueId, OrgUnitId, UserId};
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use closeout_sync_protocol::{IssueSource, IssueState, Role};
 use serde::Serialize;
 
@@ -23,10 +24,21 @@ pub fn detail(
     if !can_see(caller, &row) {
         return Err(AppError::not_found("issue"));
     }
-    let history = issues::events_of(conn, id)?
+    let mut history = issues::events_of(conn, id)?
         .into_iter()
         .map(view::event)
         .collect::<Result<Vec<_>, _>>()?;
+    // Names from the accounts, disabled ones included: the history names who acted.
+    let mut names: std::collections::HashMap<UserId, Option<String>> = Default::default();
+    for event in &mut history {
+        if let Some(actor) = &event.actor_id {
+            if !names.contains_key(actor) {
+                let name = crate::db::users::find(conn, actor)?.map(|u| u.display_name);
+                names.insert(actor.clone(), name);
+            }
+            event.actor_name = names.get(actor).cloned().flatten();
+        }
+    }
     let inspection =
         crate::db::inspections::link_of_issue(conn, id)?.map(|l| view::InspectionLink {
             inspection_id: l.inspection_id,
@@ -76,7 +88,7 @@ pub fn list(
     let mut rows = issues::list(conn, &filter)?;
     let next_cursor = if rows.len() as i64 > req.limit {
         rows.truncate(req.limit as usize);
-        rows.last().map(|r| encode_cursor(r.created_at.0, &r.id))
+        rows.last().map(|r| Keyset::encode(r.created_at, &r.id))
     } else {
         None
     };
@@ -122,7 +134,12 @@ fn filter(
         created_to: req.created_to.map(|t| t.naive_utc()),
         closed_from: req.closed_from.map(|t| t.naive_utc()),
         closed_to: req.closed_to.map(|t| t.naive_utc()),
-        after: req.cursor.as_deref().map(decode_cursor).transpose()?,
+        after: req
+            .cursor
+            .as_deref()
+            .map(Keyset::decode)
+            .transpose()?
+            .map(|k| (k.at, IssueId::from(k.id))),
         limit: req.limit + 1,
         ..IssueFilter::default()
     };
@@ -143,25 +160,4 @@ fn filter(
         filter.deadline_within = Some((clock.today, clock.today + Duration::days(i64::from(days))));
     }
     Ok(filter)
-}
-
-fn encode_cursor(at: NaiveDateTime, id: &IssueId) -> String {
-    format!("{}_{}", at.and_utc().timestamp_micros(), id)
-}
-
-fn decode_cursor(cursor: &str) -> Result<(NaiveDateTime, IssueId), AppError> {
-    let bad = || {
-        AppError::new(
-            ErrorCode::InvalidQuery,
-            "cursor: not a cursor this server made",
-        )
-        .zh("cursor 无效")
-    };
-    let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
-    let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let at = DateTime::from_timestamp_micros(micros)
-        .ok_or_else(bad)?
-        .naive_utc();
-    let id = uuid::Uuid::parse_str(id).map_err(|_| bad())?;
-    Ok((at, IssueId::from(id)))
 }

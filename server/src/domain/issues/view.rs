@@ -68,6 +68,8 @@ pub struct IssueEvent {
     pub from_state: Option<IssueState>,
     pub to_state: IssueState,
     pub actor_id: Option<UserId>,
+    /// The actor's display name as the account holds it now; kept for disabled accounts.
+    pub actor_name: Option<String>,
     /// The role the actor acted in, or `system`.
     pub actor_role: String,
     /// The phone's clock: recorded, never used for ordering.
@@ -174,6 +176,7 @@ pub fn event(row: IssueEventRow) -> Result<IssueEvent, AppError> {
         seq: row.seq,
         action: row.action,
         actor_id: row.actor_id,
+        actor_name: None,
         actor_role: row.actor_role,
         device_time: row.device_time.map(|t| t.and_utc()),
         server_time: row.server_time.and_utc(),

@@ -31,6 +31,7 @@ pub struct Mention {
 
 /// This period against the previous one.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = BulletinChange)]
 pub struct Change {
     pub found: i64,
     pub closed: i64,

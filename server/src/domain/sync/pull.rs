@@ -15,7 +15,9 @@ use closeout_sync_protocol::{IssueSource, IssueState, Severity};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
+/// Changes per page: at most this many (`limit`, 1–10,000, default 1,000).
 pub const MAX_LIMIT: i64 = 10_000;
+pub const DEFAULT_LIMIT: i64 = 1_000;
 
 /// A fingerprint of what the user may see: when their roles change, old cursors force a reset.
 fn scope_hash(caller: &Caller) -> String {
@@ -28,20 +30,66 @@ fn scope_hash(caller: &Caller) -> String {
     hex::encode(&Sha256::digest(grants.join("|").as_bytes())[..6])
 }
 
-fn parse_cursor(cursor: &str) -> Result<(i64, String), AppError> {
-    let bad = || {
-        AppError::new(
-            ErrorCode::InvalidQuery,
-            "cursor: not a cursor this server made",
-        )
-        .zh("cursor 无效")
-    };
-    let mut parts = cursor.split('.');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("1"), Some(seq), Some(scope), None) => {
-            Ok((seq.parse().map_err(|_| bad())?, scope.to_owned()))
+/// What a pull cursor says. Wire form `2.{epoch}.{seq}.{scope}`, opaque to phones.
+#[derive(Debug, PartialEq, Eq)]
+enum PullCursor {
+    /// A cursor of this format: the feed's epoch, the last sequence delivered, the scope.
+    Current {
+        epoch: String,
+        seq: i64,
+        scope: String,
+    },
+    /// `1.{seq}.{scope}`, from before the feed had an epoch: it cannot be told whether it
+    /// belongs to this database, so it is answered with a reset.
+    BeforeEpochs,
+}
+
+fn bad_cursor(why: &str) -> AppError {
+    AppError::new(
+        ErrorCode::InvalidQuery,
+        format!(
+            "cursor: not a cursor this server made ({why}); pull without a cursor to start over"
+        ),
+    )
+    .zh("cursor 无效，请不带 cursor 重新拉取")
+}
+
+/// A sequence number as written in a cursor: 1–19 ASCII digits that fit an i64 (no sign).
+fn cursor_seq(part: &str) -> Result<i64, AppError> {
+    if part.is_empty() || part.len() > 19 || !part.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad_cursor(
+            "the sequence must be a non-negative whole number",
+        ));
+    }
+    part.parse()
+        .map_err(|_| bad_cursor("the sequence is out of range"))
+}
+
+fn is_hex(part: &str, max: usize) -> bool {
+    !part.is_empty() && part.len() <= max && part.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn parse_cursor(cursor: &str) -> Result<PullCursor, AppError> {
+    let parts: Vec<&str> = cursor.split('.').collect();
+    match parts.as_slice() {
+        ["2", epoch, seq, scope] => {
+            if !is_hex(epoch, 64) || !is_hex(scope, 64) {
+                return Err(bad_cursor("epoch and scope are hexadecimal"));
+            }
+            Ok(PullCursor::Current {
+                epoch: (*epoch).to_owned(),
+                seq: cursor_seq(seq)?,
+                scope: (*scope).to_owned(),
+            })
         }
-        _ => Err(bad()),
+        ["1", seq, scope] => {
+            cursor_seq(seq)?;
+            if !is_hex(scope, 64) {
+                return Err(bad_cursor("the scope is hexadecimal"));
+            }
+            Ok(PullCursor::BeforeEpochs)
+        }
+        _ => Err(bad_cursor("unknown form")),
     }
 }
 
@@ -89,16 +137,27 @@ pub fn pull(
     let device = devices::of_caller(conn, caller, clock.now)?;
     crate::db::devices::touch(conn, &device.id, clock.now)?;
     let scope = scope_hash(caller);
-    let (after, reset) = match cursor {
-        None | Some("") => (0, false),
-        Some(c) => {
-            let (seq, was) = parse_cursor(c)?;
-            if was == scope {
+    let epoch = changes::epoch(conn)?;
+    // A cursor that cannot be continued (another epoch — a restore, another database —, beyond
+    // the end of this feed, another scope, or from before epochs) starts the phone over.
+    let (after, reset) = match cursor
+        .filter(|c| !c.is_empty())
+        .map(parse_cursor)
+        .transpose()?
+    {
+        None => (0, false),
+        Some(PullCursor::Current {
+            epoch: was_epoch,
+            seq,
+            scope: was_scope,
+        }) => {
+            if was_epoch == epoch && was_scope == scope && seq <= changes::latest(conn)? {
                 (seq, false)
             } else {
                 (0, true)
             }
         }
+        Some(PullCursor::BeforeEpochs) => (0, true),
     };
     let limit = limit.clamp(1, MAX_LIMIT);
     let places = caller.visible_subtrees();
@@ -147,10 +206,46 @@ pub fn pull(
     changes.sort_by_key(Change::seq);
     Ok(PullResponse {
         changes,
-        cursor: format!("1.{next}.{scope}"),
+        cursor: format!("2.{epoch}.{next}.{scope}"),
         has_more,
         reset,
         acknowledged_seq: device.last_seq as u64,
         server_time: clock.now.and_utc(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_its_own_cursors_and_refuses_garbage() {
+        assert_eq!(
+            parse_cursor("2.0a1b.42.c0ffee").ok(),
+            Some(PullCursor::Current {
+                epoch: "0a1b".into(),
+                seq: 42,
+                scope: "c0ffee".into()
+            })
+        );
+        assert_eq!(
+            parse_cursor("1.42.c0ffee").ok(),
+            Some(PullCursor::BeforeEpochs)
+        );
+        for bad in [
+            "",
+            "nonsense",
+            "2.0a1b.-1.c0ffee",
+            "2.0a1b.+1.c0ffee",
+            "2.0a1b.99999999999999999999.c0ffee",
+            "2.0a1b.x.c0ffee",
+            "2.zz.1.c0ffee",
+            "2.0a1b.1.",
+            "2.0a1b.1.c0ffee.9",
+            "1.-5.c0ffee",
+            "3.0a1b.1.c0ffee",
+        ] {
+            assert!(parse_cursor(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The ledger as CSV: UTF-8 with a byte-order mark (so Excel and WPS open it as UTF-8), RFC 4180
-//! quoting, one header line, dates as YYYY-MM-DD.
+//! quoting, one header line, dates as YYYY-MM-DD; people's text neutralised ([`cell_text`]).
 
-use super::{HEADERS, Renderer, Written, io_error};
+use super::{HEADERS, Renderer, Written, cell_text, io_error};
 use crate::domain::reports::ledger::LedgerRow;
 use crate::error::AppError;
 use std::io::Write;
@@ -34,14 +34,14 @@ impl<W: Write> Renderer for Csv<W> {
                 .write_record([
                     r.seq.to_string().as_str(),
                     &r.ledger_no,
-                    &r.title,
-                    &r.description,
-                    &r.category,
-                    &r.place,
-                    r.address.as_deref().unwrap_or(""),
-                    &r.responsible_unit,
-                    &r.responsible_person,
-                    &r.target,
+                    &cell_text(&r.title),
+                    &cell_text(&r.description),
+                    &cell_text(&r.category),
+                    &cell_text(&r.place),
+                    &cell_text(r.address.as_deref().unwrap_or("")),
+                    &cell_text(&r.responsible_unit),
+                    &cell_text(&r.responsible_person),
+                    &cell_text(&r.target),
                     &date(r.deadline),
                     r.state,
                     if r.overdue { "是" } else { "否" },

@@ -34,6 +34,42 @@ pub const HEADERS: [&str; 18] = [
     "销号日期",
 ];
 
+/// A person's text as a spreadsheet cell: text starting with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return gets a leading `'`, as OWASP advises against CSV/formula injection — a grid worker's
+/// title `=HYPERLINK(…)` must not become a live link (or worse) in the office's spreadsheet.
+/// Spreadsheets show the text as typed; the quote is visible in a text editor only.
+pub fn cell_text(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
+        _ => text.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell_text;
+
+    #[test]
+    fn formula_starts_are_quoted_and_other_text_kept() {
+        for (input, expected) in [
+            (
+                "=HYPERLINK(\"http://x\",\"点我\")",
+                "'=HYPERLINK(\"http://x\",\"点我\")",
+            ),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("村口=垃圾", "村口=垃圾"),
+            ("", ""),
+            (" =1", " =1"),
+        ] {
+            assert_eq!(cell_text(input), expected, "{input:?}");
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Xlsx,

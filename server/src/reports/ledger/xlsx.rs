@@ -131,7 +131,9 @@ impl<W: Write + Send> Renderer for Xlsx<W> {
         for r in rows {
             let row = row_no;
             let s = |sheet: &mut Worksheet, col: u16, v: &str, f: &Format| {
-                sheet.write_string_with_format(row, col, v, f).map(|_| ())
+                sheet
+                    .write_string_with_format(row, col, super::cell_text(v), f)
+                    .map(|_| ())
             };
             let n = |sheet: &mut Worksheet, col: u16, v: f64| {
                 sheet

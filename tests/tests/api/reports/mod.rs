@@ -5,6 +5,7 @@
 mod album;
 mod bulletin;
 mod exports;
+mod injection;
 mod stats;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};

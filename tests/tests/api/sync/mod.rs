@@ -3,6 +3,8 @@
 
 mod conflicts;
 mod devices;
+mod doc;
+mod epoch;
 mod push;
 
 use closeout_tests::{Cast, TestApp, TestUser};
