@@ -54,3 +54,15 @@ pub fn end(
         .set((cs::ended_at.eq(now), cs::ended_reason.eq(reason)))
         .execute(conn)
 }
+
+/// Ends every open console session of a user (account disabled, password reset).
+pub fn end_user(
+    conn: &mut DbConnection,
+    user: &UserId,
+    now: NaiveDateTime,
+    reason: &str,
+) -> QueryResult<usize> {
+    diesel::update(cs::console_sessions.filter(cs::user_id.eq(user).and(cs::ended_at.is_null())))
+        .set((cs::ended_at.eq(now), cs::ended_reason.eq(reason)))
+        .execute(conn)
+}

@@ -238,10 +238,16 @@ async fn a_disabled_account_loses_its_console_session_at_once() {
     let app = TestApp::spawn().await;
     let c = app.cast().await;
     let console = Console::login(&app, &c.supervisor).await;
-    diesel::update(users::table.find(&c.supervisor.id))
-        .set(users::active.eq(false))
-        .execute(&mut *app.db().get().unwrap())
-        .unwrap();
+    let other = Console::login(&app, &c.supervisor).await;
+    let admin = app.admin.access.clone();
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/users/{}/disable", c.supervisor.id),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let res = console.get("/console/issues").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(
@@ -250,6 +256,23 @@ async fn a_disabled_account_loses_its_console_session_at_once() {
             .unwrap()
             .starts_with("/login")
     );
+    // Enabling the account again does not bring old sessions back.
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/users/{}/enable", c.supervisor.id),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(other.get("/console/").await.status(), StatusCode::SEE_OTHER);
+    // A user row switched off directly is refused too (the Caller check, not only the rows).
+    let again = Console::login(&app, &c.supervisor).await;
+    diesel::update(users::table.find(&c.supervisor.id))
+        .set(users::active.eq(false))
+        .execute(&mut *app.db().get().unwrap())
+        .unwrap();
+    assert_eq!(again.get("/console/").await.status(), StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]
