@@ -119,10 +119,13 @@ pub enum ActionKind {
     Escalate,
     /// A remark; changes nothing.
     Comment,
+    /// 领导批示: an instruction from a supervisor or leader, shown above the history and on the
+    /// notice, and sent to the unit's phones like any change. Changes no state.
+    Instruct,
 }
 
 impl ActionKind {
-    pub const ALL: [ActionKind; 13] = [
+    pub const ALL: [ActionKind; 14] = [
         Self::Assign,
         Self::Acknowledge,
         Self::Progress,
@@ -136,6 +139,7 @@ impl ActionKind {
         Self::MarkDuplicate,
         Self::Escalate,
         Self::Comment,
+        Self::Instruct,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -153,6 +157,7 @@ impl ActionKind {
             Self::MarkDuplicate => "mark_duplicate",
             Self::Escalate => "escalate",
             Self::Comment => "comment",
+            Self::Instruct => "instruct",
         }
     }
 
@@ -171,6 +176,7 @@ impl ActionKind {
             Self::MarkDuplicate => "标记重复",
             Self::Escalate => "升级督办",
             Self::Comment => "备注",
+            Self::Instruct => "领导批示",
         }
     }
 
@@ -240,9 +246,10 @@ use IssueState as S;
 use Role as R;
 
 const ANY: &[IssueState] = &IssueState::ALL;
+const OPEN: &[IssueState] = &[S::Reported, S::Assigned, S::Rectifying, S::Submitted];
 
 /// The table. Exhaustively tested below; documented in docs/ledger.md.
-pub const RULES: [Rule; 13] = [
+pub const RULES: [Rule; 14] = [
     Rule {
         action: ActionKind::Assign,
         roles: &[R::Supervisor],
@@ -354,6 +361,14 @@ pub const RULES: [Rule; 13] = [
             R::Admin,
         ],
         from: ANY,
+        to: None,
+        requires: &[Field::Comment],
+        allows: &[],
+    },
+    Rule {
+        action: ActionKind::Instruct,
+        roles: &[R::Supervisor],
+        from: OPEN,
         to: None,
         requires: &[Field::Comment],
         allows: &[],

@@ -224,6 +224,13 @@ pub struct IssueSnapshot {
     pub duplicate_of: Option<String>,
     pub version: i32,
     pub updated_at: DateTime<Utc>,
+    /// The office day the progress clock last started: with `deadline` and the office's
+    /// [`crate::LightPolicy`], the phone computes the issue's light ([`crate::light::light`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_on: Option<NaiveDate>,
+    /// 领导批示, oldest first (absent when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instructions: Vec<crate::issue::Instruction>,
 }
 
 /// One entry of the change feed.

@@ -110,6 +110,10 @@ pub struct IssueRow {
     pub closed_at: Option<Stamp>,
     pub created_at: Stamp,
     pub updated_at: Stamp,
+    /// The office day the progress clock last started (签收, 续报, 退回): see the lights.
+    pub progress_on: Option<NaiveDate>,
+    /// 领导批示, a JSON array of [`closeout_sync_protocol::issue::Instruction`], oldest first.
+    pub instructions: String,
 }
 
 /// One step of an issue's history. Insert-only: the database refuses updates and deletes.

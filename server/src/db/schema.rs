@@ -103,6 +103,8 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        progress_on -> Nullable<Date>,
+        instructions -> Text,
     }
 }
 
