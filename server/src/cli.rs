@@ -2,16 +2,11 @@
 
 use crate::api::state::password_policy;
 use crate::db::org_units;
-use crate::domain::accounts::{self, NewUser, RoleGrant};
-use crate::domain::issues::Clock;
-use crate::domain::issues::import as issues_import;
-use crate::domain::{places_import, sessions};
+use crate::domain::accounts::{self, NewUser};
 use crate::settings::Settings;
 use crate::startup::{Application, open_database};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use closeout_sync_protocol::Role;
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -48,6 +43,21 @@ pub enum Command {
     /// Export reports to files.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Category aliases for the 交办清单 importer (county wordings such as 污水直排).
+    #[command(subcommand)]
+    CategoryAlias(crate::cli_aliases::AliasCommand),
+    /// SQLite: write an online, consistent copy of the database to DEST (a new file) while the
+    /// server runs. PostgreSQL: refused; use pg_dump / PITR (docs/operations.md).
+    Backup { dest: std::path::PathBuf },
+    /// SQLite, server stopped: replace the database by SRC (a backup), then renew the change
+    /// feed's epoch so phones pull afresh. PostgreSQL: after pg_restore, `--renew-epoch-only`.
+    Restore {
+        #[arg(required_unless_present = "renew_epoch_only")]
+        src: Option<std::path::PathBuf>,
+        /// Only renew the change feed's epoch (after restoring PostgreSQL with pg_restore).
+        #[arg(long, conflicts_with = "src")]
+        renew_epoch_only: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,14 +69,17 @@ pub enum ExportCommand {
 #[derive(Debug, Subcommand)]
 pub enum IssuesCommand {
     /// Import a handed-down list (交办清单) from .xlsx or .csv. All rows or none.
-    Import {
-        file: PathBuf,
-        /// The user the import is recorded as (a supervisor or admin of the places in the list).
+    Import(crate::cli_import::ImportArgs),
+    /// List the imports of handed-down lists a user may see.
+    Imports {
         #[arg(long = "as", value_name = "USERNAME")]
         as_user: String,
-        /// No progress bar (for scripts).
-        #[arg(long)]
-        quiet: bool,
+    },
+    /// Undo an import while none of its issues has moved.
+    UndoImport {
+        id: String,
+        #[arg(long = "as", value_name = "USERNAME")]
+        as_user: String,
     },
 }
 
@@ -111,7 +124,40 @@ pub struct UserAdd {
 #[derive(Debug, Subcommand)]
 pub enum OrgCommand {
     /// Import places from CSV (code, name, level, parent_code; Chinese headers accepted). All or nothing.
-    Import { file: PathBuf },
+    /// With --update: compare the file with the tree and show renames, moves, new and missing
+    /// places (nothing written); with --update --yes: apply them.
+    Import {
+        file: PathBuf,
+        /// Compare with the tree and list the differences; write nothing without --yes.
+        #[arg(long)]
+        update: bool,
+        /// With --update: apply the differences (one transaction).
+        #[arg(long, requires = "update")]
+        yes: bool,
+    },
+    /// Rename a place: `org rename CODE NEW_NAME`.
+    Rename { code: String, name: String },
+    /// Retire a place: it and its subtree take no new issues; its issues stay.
+    Retire {
+        code: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Move a place (and its subtree) under another parent: `org move CODE NEW_PARENT_CODE`.
+    Move {
+        code: String,
+        parent_code: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Merge a place into another of the same level: `org merge CODE INTO_CODE`. Its issues, roles,
+    /// schedules and children go to INTO_CODE; it is retired.
+    Merge {
+        code: String,
+        into_code: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 /// Where a command reads a password from and writes its report to (a terminal, or a test's buffers).
@@ -126,6 +172,23 @@ pub fn run(command: Command, settings: Settings, console: &mut Console<'_>) -> a
         Command::Serve => {
             let app = Application::build(settings)?;
             actix_web::rt::System::new().block_on(app.run_until_stopped())?;
+        }
+        Command::Backup { dest } => {
+            let said = crate::cli_backup::backup(&settings, &dest)?;
+            writeln!(console.output, "{said}")?;
+        }
+        Command::Restore {
+            src,
+            renew_epoch_only,
+        } => {
+            let said = match src {
+                Some(src) if !renew_epoch_only => crate::cli_backup::restore(&settings, &src)?,
+                _ => format!(
+                    "change feed epoch {}: phones will pull afresh",
+                    crate::cli_backup::renew(&settings)?
+                ),
+            };
+            writeln!(console.output, "{said}")?;
         }
         Command::Migrate => {
             open_database(&settings)?;
@@ -158,118 +221,56 @@ pub fn run(command: Command, settings: Settings, console: &mut Console<'_>) -> a
                 writeln!(console.output, "new password (shown once): {password}")?;
             }
         }
-        Command::Issues(IssuesCommand::Import {
-            file,
-            as_user,
-            quiet,
-        }) => {
-            import_issues(&file, &as_user, quiet, &settings, console)?;
+        Command::Issues(IssuesCommand::Import(args)) => {
+            crate::cli_import::import_issues(&args, &settings, console)?;
+        }
+        Command::Issues(IssuesCommand::Imports { as_user }) => {
+            crate::cli_import::list_imports(&as_user, &settings, console)?;
+        }
+        Command::Issues(IssuesCommand::UndoImport { id, as_user }) => {
+            crate::cli_import::undo_import(&id, &as_user, &settings, console)?;
         }
         Command::Export(ExportCommand::Ledger(args)) => {
             crate::cli_export::export_ledger(args, &settings, console.output)?;
         }
-        Command::Org(OrgCommand::Import { file }) => {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+        Command::Org(OrgCommand::Rename { code, name }) => {
             let db = open_database(&settings)?;
-            match places_import::import_csv(&mut *db.get()?, &bytes) {
-                Ok(report) => writeln!(
-                    console.output,
-                    "imported {}: {} place(s) created, {} already present",
-                    file.display(),
-                    report.created,
-                    report.already_present
-                )?,
-                Err(e) => {
-                    print_rejection(&e, console)?;
-                    anyhow::bail!("import rejected; nothing was written");
-                }
-            }
+            let mut conn = db.get()?;
+            let id = org_units::find_by_code(&mut conn, &code)?
+                .with_context(|| format!("no place with code {code}"))?
+                .id;
+            let input = crate::domain::place_changes::Rename { name };
+            let unit = crate::domain::place_changes::rename(&mut conn, None, &id, input)?;
+            writeln!(console.output, "{code} is now named {}", unit.name)?;
         }
-    }
-    Ok(())
-}
-
-fn import_issues(
-    file: &std::path::Path,
-    as_user: &str,
-    quiet: bool,
-    settings: &Settings,
-    console: &mut Console<'_>,
-) -> anyhow::Result<()> {
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let db = open_database(settings)?;
-    let mut conn = db.get()?;
-    let caller = sessions::caller_by_username(&mut conn, as_user)?;
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(0)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} rows {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let name = file.file_name().map_or_else(
-        || file.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let clock = Clock::system(settings.ledger.utc_offset_hours);
-    let result = issues_import::import(
-        &mut conn,
-        &caller,
-        &bytes,
-        &name,
-        clock,
-        &mut |done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        },
-    );
-    bar.finish_and_clear();
-    match result {
-        Ok(r) => {
+        Command::Org(OrgCommand::Retire { code, reason }) => {
+            let db = open_database(&settings)?;
+            let mut conn = db.get()?;
+            let id = org_units::find_by_code(&mut conn, &code)?
+                .with_context(|| format!("no place with code {code}"))?
+                .id;
+            let input = crate::domain::place_changes::Retire { reason };
+            let unit = crate::domain::place_changes::retire(&mut conn, None, &id, input)?;
             writeln!(
                 console.output,
-                "imported {name}: {} issue(s) created, {} assigned, ledger numbers {} to {} (batch {})",
-                r.created,
-                r.assigned,
-                r.first_ledger_no.as_deref().unwrap_or("-"),
-                r.last_ledger_no.as_deref().unwrap_or("-"),
-                r.batch_id
-            )?;
-            Ok(())
-        }
-        Err(e) => {
-            print_rejection(&e, console)?;
-            anyhow::bail!("import rejected; nothing was written")
-        }
-    }
-}
-
-/// Prints a refused import: the summary, then each bad row in English and Chinese.
-fn print_rejection(e: &crate::error::AppError, console: &mut Console<'_>) -> anyhow::Result<()> {
-    writeln!(
-        console.output,
-        "{}\n{}",
-        e.detail,
-        e.detail_zh.as_deref().unwrap_or("")
-    )?;
-    if let Some(rows) = e
-        .extra
-        .as_ref()
-        .and_then(|x| x.get("errors"))
-        .and_then(|r| r.as_array())
-    {
-        for row in rows {
-            writeln!(
-                console.output,
-                "  row {}: {} / {}",
-                row["row"],
-                row["reason"].as_str().unwrap_or(""),
-                row["reason_zh"].as_str().unwrap_or("")
+                "{code} {} is retired: it takes no new issues",
+                unit.name
             )?;
         }
+        Command::Org(OrgCommand::Import { file, update, yes }) => {
+            crate::cli_org::import(&file, update, yes, &settings, console)?;
+        }
+        Command::Org(OrgCommand::Move {
+            code,
+            parent_code,
+            reason,
+        }) => crate::cli_org::move_place(&code, &parent_code, reason, &settings, console)?,
+        Command::Org(OrgCommand::Merge {
+            code,
+            into_code,
+            reason,
+        }) => crate::cli_org::merge(&code, &into_code, reason, &settings, console)?,
+        Command::CategoryAlias(command) => crate::cli_aliases::run(command, &settings, console)?,
     }
     Ok(())
 }
@@ -277,23 +278,11 @@ fn print_rejection(e: &crate::error::AppError, console: &mut Console<'_>) -> any
 fn user_add(add: UserAdd, settings: &Settings, console: &mut Console<'_>) -> anyhow::Result<()> {
     let db = open_database(settings)?;
     let mut conn = db.get()?;
-    let mut roles = Vec::new();
-    for spec in &add.roles {
-        let (role, place) = match spec.split_once('@') {
-            Some((role, code)) => (role, Some(code)),
-            None => (spec.as_str(), None),
-        };
-        let role: Role = role.parse()?;
-        let org_unit_id = match place {
-            Some(code) => Some(
-                org_units::find_by_code(&mut conn, code)?
-                    .with_context(|| format!("no place with code {code}"))?
-                    .id,
-            ),
-            None => None,
-        };
-        roles.push(RoleGrant { role, org_unit_id });
-    }
+    let roles = add
+        .roles
+        .iter()
+        .map(|spec| crate::cli_users::parse_grant(&mut conn, spec))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let (password, generated) = obtain_password(add.password_stdin, console)?;
     let input = NewUser {
         display_name: add.display_name.unwrap_or_else(|| add.username.clone()),

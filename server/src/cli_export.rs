@@ -4,7 +4,6 @@
 
 use crate::api::issues::ListIssues;
 use crate::db::org_units;
-use crate::domain::issues::Clock;
 use crate::domain::reports::ledger::{self as ledger_data, Office};
 use crate::domain::sessions;
 use crate::reports::ledger::{self, Format};
@@ -89,10 +88,7 @@ pub fn export_ledger(
     let request = filters
         .into_request()
         .map_err(|e| anyhow::anyhow!("--filter: {}", e.detail))?;
-    let office = Office::new(
-        Clock::system(settings.ledger.utc_offset_hours),
-        settings.ledger.utc_offset_hours,
-    );
+    let office = Office::new(settings.clock());
     let meta = ledger_data::prepare(&mut conn, &caller, &request, office)
         .map_err(|e| anyhow::anyhow!(e.detail))?;
 

@@ -40,6 +40,9 @@ pub enum ErrorCode {
     NotFound,
     UsernameTaken,
     OrgUnitCodeTaken,
+    PlaceRetired,
+    InvalidPlaceChange,
+    CategoryAliasTaken,
     InvalidOrgLevel,
     DuplicateRoleAssignment,
     ImportRejected,
@@ -75,9 +78,23 @@ pub enum ErrorCode {
     InspectionIdTaken,
     TemplateArchived,
     TemplateVersionUnknown,
+    // Handed-down lists
+    ImportAlreadyDone,
+    ImportNotUndoable,
     // Server side
     DatabaseUnavailable,
     Internal,
+    // Bad text and pushed mutations judged one by one (issue 13)
+    ControlCharacter,
+    InvalidDeviceTime,
+    SequenceGapTooLarge,
+    DiskFull,
+    // Uploads (issue 14)
+    UploadEmpty,
+    UploadBodyTimeout,
+    // Signed photo links (issue 14.14)
+    PhotoLinkInvalid,
+    PhotoLinkExpired,
 }
 
 impl ErrorCode {
@@ -112,6 +129,9 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::UsernameTaken => "username_taken",
             Self::OrgUnitCodeTaken => "org_unit_code_taken",
+            Self::PlaceRetired => "place_retired",
+            Self::InvalidPlaceChange => "invalid_place_change",
+            Self::CategoryAliasTaken => "category_alias_taken",
             Self::InvalidOrgLevel => "invalid_org_level",
             Self::DuplicateRoleAssignment => "duplicate_role_assignment",
             Self::ImportRejected => "import_rejected",
@@ -145,8 +165,18 @@ impl ErrorCode {
             Self::InspectionIdTaken => "inspection_id_taken",
             Self::TemplateArchived => "template_archived",
             Self::TemplateVersionUnknown => "template_version_unknown",
+            Self::ImportAlreadyDone => "import_already_done",
+            Self::ImportNotUndoable => "import_not_undoable",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::Internal => "internal",
+            Self::ControlCharacter => "control_character",
+            Self::InvalidDeviceTime => "invalid_device_time",
+            Self::SequenceGapTooLarge => "sequence_gap_too_large",
+            Self::DiskFull => "disk_full",
+            Self::UploadEmpty => "upload_empty",
+            Self::UploadBodyTimeout => "upload_body_timeout",
+            Self::PhotoLinkInvalid => "photo_link_invalid",
+            Self::PhotoLinkExpired => "photo_link_expired",
         }
     }
 
@@ -183,6 +213,9 @@ impl ErrorCode {
             Self::TooManyLoginAttempts => 429,
             Self::UsernameTaken
             | Self::OrgUnitCodeTaken
+            | Self::PlaceRetired
+            | Self::InvalidPlaceChange
+            | Self::CategoryAliasTaken
             | Self::DuplicateRoleAssignment
             | Self::InvalidTransition
             | Self::PhotosPending
@@ -198,6 +231,7 @@ impl ErrorCode {
             | Self::InspectionIdTaken
             | Self::TemplateArchived => 409,
             Self::TemplateVersionUnknown => 422,
+            Self::ImportAlreadyDone | Self::ImportNotUndoable => 409,
             Self::TusVersionUnsupported => 412,
             Self::UploadOffsetMismatch => 409,
             Self::UploadBusy => 423,
@@ -213,6 +247,13 @@ impl ErrorCode {
             Self::StorageUnavailable => 503,
             Self::DatabaseUnavailable => 503,
             Self::Internal => 500,
+            Self::ControlCharacter | Self::InvalidDeviceTime => 422,
+            Self::SequenceGapTooLarge => 409,
+            Self::DiskFull => 507,
+            Self::UploadEmpty => 400,
+            Self::UploadBodyTimeout => 408,
+            Self::PhotoLinkInvalid => 403,
+            Self::PhotoLinkExpired => 403,
         }
     }
 
@@ -249,6 +290,9 @@ impl ErrorCode {
             Self::NotFound => "Not found",
             Self::UsernameTaken => "The username is already taken",
             Self::OrgUnitCodeTaken => "The place code is already used",
+            Self::PlaceRetired => "The place has been retired",
+            Self::InvalidPlaceChange => "The place cannot be moved or merged there",
+            Self::CategoryAliasTaken => "This wording is already mapped to a category here",
             Self::InvalidOrgLevel => "The place level does not fit under its parent",
             Self::DuplicateRoleAssignment => "The person already holds this role here",
             Self::ImportRejected => "The import was rejected; nothing was written",
@@ -288,8 +332,24 @@ impl ErrorCode {
             }
             Self::TemplateArchived => "The checklist template is archived",
             Self::TemplateVersionUnknown => "The checklist template has no such version",
+            Self::ImportAlreadyDone => "This file was imported before; nothing was imported again",
+            Self::ImportNotUndoable => "Issues of this import have moved on; it cannot be undone",
             Self::DatabaseUnavailable => "The database is unavailable",
             Self::Internal => "Internal server error",
+            Self::ControlCharacter => {
+                "A text field holds a control character (NUL, escape, …); only tab, LF and CR are allowed"
+            }
+            Self::InvalidDeviceTime => {
+                "device_time must be an RFC 3339 time with a zone, e.g. 2026-11-20T08:00:00+08:00"
+            }
+            Self::SequenceGapTooLarge => {
+                "seq is too far ahead of the device's acknowledged sequence number"
+            }
+            Self::DiskFull => "The server's disk is full; nothing was written",
+            Self::UploadEmpty => "An upload must have at least one byte",
+            Self::UploadBodyTimeout => "No byte of the request body arrived in time",
+            Self::PhotoLinkInvalid => "This photo link is not valid (altered or not ours)",
+            Self::PhotoLinkExpired => "This photo link has expired; reload the page",
         }
     }
 
@@ -324,6 +384,9 @@ impl ErrorCode {
             Self::NotFound => "未找到",
             Self::UsernameTaken => "用户名已被占用",
             Self::OrgUnitCodeTaken => "区划代码已被使用",
+            Self::PlaceRetired => "该区划已撤销",
+            Self::InvalidPlaceChange => "不能将该区划调整或并入到此处",
+            Self::CategoryAliasTaken => "该表述在此已对应某一问题类别",
             Self::InvalidOrgLevel => "层级与上级单位不匹配",
             Self::DuplicateRoleAssignment => "该人员在此已有该角色",
             Self::ImportRejected => "导入被拒绝，未写入任何数据",
@@ -359,8 +422,20 @@ impl ErrorCode {
             Self::InspectionIdTaken => "该编号的督查已存在，且模板或地点不同",
             Self::TemplateArchived => "该检查模板已停用",
             Self::TemplateVersionUnknown => "检查模板没有该版本",
+            Self::ImportAlreadyDone => "该文件已导入过，未重复导入",
+            Self::ImportNotUndoable => "该批导入的问题已有后续办理，不能撤销",
             Self::DatabaseUnavailable => "数据库暂不可用",
             Self::Internal => "服务器内部错误",
+            Self::ControlCharacter => "文本中含有控制字符（如 NUL），仅允许制表符和换行",
+            Self::InvalidDeviceTime => {
+                "device_time 须为带时区的 RFC 3339 时间，如 2026-11-20T08:00:00+08:00"
+            }
+            Self::SequenceGapTooLarge => "序号超出设备已确认序号过多",
+            Self::DiskFull => "服务器磁盘已满，本次操作未写入，请稍后重试",
+            Self::UploadEmpty => "上传文件为空（0 字节），不予接受",
+            Self::UploadBodyTimeout => "请求体长时间未收到数据，已收到的部分已保存，请续传",
+            Self::PhotoLinkInvalid => "照片链接无效（已被改动或非本系统签发）",
+            Self::PhotoLinkExpired => "照片链接已过期，请刷新页面",
         }
     }
 }
@@ -406,8 +481,15 @@ impl AppError {
     }
 
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
-        let mut e = Self::new(ErrorCode::Internal, "an unexpected error occurred");
-        e.source = Some(source.into());
+        let source = source.into();
+        let code = storage_fault(&source).unwrap_or(ErrorCode::Internal);
+        let detail = match code {
+            ErrorCode::DatabaseUnavailable => "the database is busy or unreachable",
+            ErrorCode::DiskFull => "the disk is full; nothing was written",
+            _ => "an unexpected error occurred",
+        };
+        let mut e = Self::new(code, detail);
+        e.source = Some(source);
         e
     }
 
@@ -442,13 +524,19 @@ impl AppError {
     /// inserted) or the database refused to serialize: redoing the work will see the winner.
     pub fn is_write_race(&self) -> bool {
         use diesel::result::{DatabaseErrorKind, Error};
-        matches!(
-            self.source.as_ref().and_then(|s| s.downcast_ref::<Error>()),
+        if self.code == ErrorCode::ConcurrentUpdate {
+            // An optimistic version check lost to a concurrent writer: redone, it reads the winner.
+            return true;
+        }
+        match self.source.as_ref().and_then(|s| s.downcast_ref::<Error>()) {
             Some(Error::DatabaseError(
                 DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure,
-                _
-            ))
-        )
+                _,
+            )) => true,
+            // diesel has no kind for PostgreSQL's 40P01; its message is fixed.
+            Some(Error::DatabaseError(_, info)) => info.message().contains("deadlock detected"),
+            _ => false,
+        }
     }
 }
 
@@ -465,4 +553,24 @@ impl From<diesel::result::Error> for AppError {
             _ => Self::internal(e),
         }
     }
+}
+
+/// Faults of the storage under the database rather than of the request: a write lock held by
+/// another process past busy_timeout (SQLite `database is locked`), a full disk (SQLite
+/// `database or disk is full`, PostgreSQL SQLSTATE 53100 `No space left on device`), anywhere in
+/// the error's chain. `None` for anything else.
+pub fn storage_fault(error: &anyhow::Error) -> Option<ErrorCode> {
+    error.chain().find_map(|cause| {
+        let text = cause.to_string();
+        if text.contains("database or disk is full")
+            || text.contains("No space left on device")
+            || text.contains("could not extend file")
+        {
+            Some(ErrorCode::DiskFull)
+        } else if text.contains("database is locked") || text.contains("database table is locked") {
+            Some(ErrorCode::DatabaseUnavailable)
+        } else {
+            None
+        }
+    })
 }

@@ -4,8 +4,13 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod cli_aliases;
+pub mod cli_backup;
 pub mod cli_export;
+pub mod cli_import;
+pub mod cli_org;
 pub mod cli_users;
+pub mod console;
 pub mod db;
 pub mod domain;
 pub mod error;
@@ -16,6 +21,7 @@ pub mod settings;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
+pub mod zone;
 
 pub use error::{AppError, ErrorCode};
 pub use settings::Settings;

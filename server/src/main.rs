@@ -3,6 +3,7 @@
 use clap::Parser;
 use closeout::cli::{Cli, Command, Console};
 use closeout::{Settings, telemetry};
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -10,7 +11,7 @@ fn main() -> ExitCode {
     let mut settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: configuration: {e:#}");
+            let _ = writeln!(std::io::stderr(), "error: configuration: {e:#}");
             return ExitCode::FAILURE;
         }
     };
@@ -18,7 +19,8 @@ fn main() -> ExitCode {
         // One-shot commands print their own report; keep the log to warnings.
         settings.log.filter = "warn".into();
     }
-    telemetry::init_logging(&settings.log);
+    // Held to the end of main: dropping it flushes the log lines still queued.
+    let _log_guard = telemetry::init_logging(&settings.log);
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut output = std::io::stdout();
@@ -29,7 +31,7 @@ fn main() -> ExitCode {
     match closeout::cli::run(cli.command, settings, &mut console) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::FAILURE
         }
     }

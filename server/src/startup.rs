@@ -14,6 +14,7 @@ use crate::telemetry::Metrics;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, http::header, web};
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::Arc;
 use tracing_actix_web::TracingLogger;
@@ -27,7 +28,7 @@ pub struct Application {
 
 /// Connects to the configured database and brings its schema up to date.
 pub fn open_database(settings: &Settings) -> anyhow::Result<Db> {
-    std::fs::create_dir_all(&settings.data_dir)?;
+    crate::db::connection::create_private_dir(&settings.data_dir)?;
     let target = settings.database_target();
     let db = Db::connect(&target, &settings.database)?;
     let applied = migrate::run_pending(&mut *db.get()?)?;
@@ -88,7 +89,9 @@ impl Application {
                 )
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .app_data(web::QueryConfig::default().error_handler(problem::query_error))
+                .wrap(from_fn(middleware::head_as_get))
                 .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))
+                .wrap(from_fn(api::text::refuse_control_in_query))
                 .wrap(from_fn(middleware::observe))
                 .wrap(TracingLogger::default())
                 .route(
@@ -100,6 +103,7 @@ impl Application {
                     }),
                 )
                 .configure(|cfg| api::configure(cfg, openapi.clone()))
+                .configure(crate::console::configure)
                 .default_service(web::to(problem::route_not_found))
         })
         .listen(listener)?
@@ -134,12 +138,13 @@ impl Application {
     /// harmless). Both stop with the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let scheduler = self.escalation.map(|(policy, interval)| {
-            let offset = self.state.settings.ledger.utc_offset_hours;
+            let offset = self.state.settings.ledger.zone();
             tokio::spawn(escalation::schedule(
                 self.state.db.clone(),
                 policy,
                 offset,
                 interval,
+                self.state.metrics.escalations.clone(),
             ))
         });
         let every = self.state.settings.photos.cleanup_interval_secs;
@@ -166,7 +171,9 @@ fn announce_first_admin(settings: &Settings, port: u16) {
     tracing::warn!(
         "no user accounts exist yet; create the first administrator with `closeout user add`"
     );
-    eprintln!(
+    // Not eprintln!: it panics when stderr is refused (a log file on a full disk).
+    let _ = writeln!(
+        std::io::stderr(),
         "\n  No user accounts exist yet. Create the first administrator (run it with the same\n  \
          CLOSEOUT_DATA_DIR / CLOSEOUT_DATABASE_URL as this server):\n\n    \
          closeout user add admin --display-name 管理员 --role admin\n\n  \

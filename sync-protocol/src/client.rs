@@ -5,6 +5,8 @@
 //! The app's loop: `enqueue` changes as the person works; when online, `next_batch` → POST
 //! `/sync/push` → `on_push`; GET `/sync/pull?cursor=` → `on_pull` until `has_more` is false. Persist
 //! the whole engine (serde) after every step: the sequence counter and outbox must survive restarts.
+//! On a weak link, size batches with `next_adaptive_batch` and report each attempt with `on_push`
+//! or `on_push_failed` (`batching`: halve after a failure, grow after successes).
 
 use crate::inspection::wire::InspectionSnapshot;
 use crate::lifecycle::{IssueState, rule};
@@ -15,6 +17,9 @@ use crate::sync::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+mod batching;
+pub use batching::{BatchSizer, GOOD_LINK_START, GROW_AFTER, MAX_BATCH, WEAK_LINK_START};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClientEngine {
@@ -31,6 +36,9 @@ pub struct ClientEngine {
     /// The server's state of every inspection the user may see, as last pulled.
     #[serde(default)]
     inspections: BTreeMap<String, InspectionSnapshot>,
+    /// How many mutations the next adaptive push carries.
+    #[serde(default)]
+    batch: BatchSizer,
 }
 
 impl ClientEngine {
@@ -65,9 +73,33 @@ impl ClientEngine {
         }
     }
 
+    /// The oldest pending mutations, as many as the adaptive batch size allows.
+    pub fn next_adaptive_batch(&self, sent_at: DateTime<Utc>) -> PushRequest {
+        self.next_batch(self.batch.size(), sent_at)
+    }
+
+    /// Starts the adaptive batch size afresh (the link changed: `WEAK_LINK_START` on 2G/3G,
+    /// `GOOD_LINK_START` on Wi-Fi/4G).
+    pub fn set_batch_start(&mut self, size: usize) {
+        self.batch = BatchSizer::starting_at(size);
+    }
+
+    pub fn batch_size(&self) -> usize {
+        self.batch.size()
+    }
+
+    /// A push got no answer (no response, timeout, 5xx, 413): nothing leaves the outbox, and the
+    /// next adaptive batch is half as large. Resending the same mutations in smaller batches is
+    /// safe: the server judges each by its own `id` and `seq`.
+    pub fn on_push_failed(&mut self) {
+        self.batch.failed();
+    }
+
     /// Takes a push response: mutations with a final result leave the outbox (their results are
-    /// kept); held ones stay, to be sent again.
+    /// kept); held ones stay, to be sent again. A response that moved the queue on counts as a
+    /// success for the adaptive batch size (the same response again moves nothing: idempotent).
     pub fn on_push(&mut self, response: &PushResponse) {
+        let before = (self.outbox.len(), self.acknowledged_seq);
         for r in &response.results {
             if r.status.is_final() {
                 let settled = match (&r.original, r.status) {
@@ -81,6 +113,9 @@ impl ClientEngine {
             }
         }
         self.acknowledged_seq = self.acknowledged_seq.max(response.acknowledged_seq);
+        if (self.outbox.len(), self.acknowledged_seq) != before {
+            self.batch.succeeded();
+        }
     }
 
     /// Takes one page of a pull.
@@ -183,6 +218,8 @@ impl ClientEngine {
                             duplicate_of: None,
                             version: 0,
                             updated_at: m.device_time,
+                            progress_on: None,
+                            instructions: Vec::new(),
                         });
                 }
                 MutationBody::UpdateIssue(b) => {

@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Every flag the evidence checks raise.
-pub const FLAGS: [&str; 10] = [
+pub const FLAGS: [&str; 11] = [
     "pending",
     "no_exif",
     "exif_unreadable",
@@ -23,6 +23,7 @@ pub const FLAGS: [&str; 10] = [
     "clock_mismatch",
     "reused",
     "before_equals_after",
+    "no_capture_time",
 ];
 
 /// The flags that block close-out unless overridden, when the office sets nothing else: the ones

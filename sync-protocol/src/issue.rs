@@ -102,6 +102,16 @@ impl Severity {
     }
 }
 
+/// 领导批示: an instruction a supervisor or leader attached to an issue (action `instruct`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Instruction {
+    pub text: String,
+    pub author_id: String,
+    pub author_name: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

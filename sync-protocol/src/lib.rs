@@ -7,9 +7,11 @@ pub mod geo;
 pub mod inspection;
 pub mod issue;
 pub mod lifecycle;
+pub mod light;
 pub mod roles;
 pub mod sync;
 
 pub use issue::{IssueSource, Severity};
 pub use lifecycle::{ActionKind, IssueState};
+pub use light::{Light, LightPolicy};
 pub use roles::Role;

@@ -119,10 +119,13 @@ pub enum ActionKind {
     Escalate,
     /// A remark; changes nothing.
     Comment,
+    /// 领导批示: an instruction from a supervisor or leader, shown above the history and on the
+    /// notice, and sent to the unit's phones like any change. Changes no state.
+    Instruct,
 }
 
 impl ActionKind {
-    pub const ALL: [ActionKind; 13] = [
+    pub const ALL: [ActionKind; 14] = [
         Self::Assign,
         Self::Acknowledge,
         Self::Progress,
@@ -136,6 +139,7 @@ impl ActionKind {
         Self::MarkDuplicate,
         Self::Escalate,
         Self::Comment,
+        Self::Instruct,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -153,6 +157,7 @@ impl ActionKind {
             Self::MarkDuplicate => "mark_duplicate",
             Self::Escalate => "escalate",
             Self::Comment => "comment",
+            Self::Instruct => "instruct",
         }
     }
 
@@ -171,6 +176,7 @@ impl ActionKind {
             Self::MarkDuplicate => "标记重复",
             Self::Escalate => "升级督办",
             Self::Comment => "备注",
+            Self::Instruct => "领导批示",
         }
     }
 
@@ -240,9 +246,10 @@ use IssueState as S;
 use Role as R;
 
 const ANY: &[IssueState] = &IssueState::ALL;
+const OPEN: &[IssueState] = &[S::Reported, S::Assigned, S::Rectifying, S::Submitted];
 
 /// The table. Exhaustively tested below; documented in docs/ledger.md.
-pub const RULES: [Rule; 13] = [
+pub const RULES: [Rule; 14] = [
     Rule {
         action: ActionKind::Assign,
         roles: &[R::Supervisor],
@@ -354,6 +361,14 @@ pub const RULES: [Rule; 13] = [
             R::Admin,
         ],
         from: ANY,
+        to: None,
+        requires: &[Field::Comment],
+        allows: &[],
+    },
+    Rule {
+        action: ActionKind::Instruct,
+        roles: &[R::Supervisor],
+        from: OPEN,
         to: None,
         requires: &[Field::Comment],
         allows: &[],
@@ -558,6 +573,26 @@ pub fn decide(
         from: facts.state,
         to: rule.to.unwrap_or(facts.state),
     })
+}
+
+/// The actions a caller holding `roles` may take on an issue with these facts, whatever fields
+/// they would then fill in: what a screen offers (the console's buttons, a phone's menu). Judged
+/// by the same table and fact checks as [`decide`].
+pub fn available(facts: &Facts, roles: &[Role]) -> Vec<ActionKind> {
+    ActionKind::ALL
+        .into_iter()
+        .filter(|action| {
+            let rule = rule(*action);
+            rule.roles.iter().any(|r| roles.contains(r))
+                && rule.from.contains(&facts.state)
+                && match action {
+                    ActionKind::RequestExtension => !facts.extension_pending,
+                    ActionKind::DecideExtension => facts.extension_pending,
+                    ActionKind::Escalate => facts.escalation_level < MAX_ESCALATION,
+                    _ => true,
+                }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -34,8 +34,8 @@ pub struct Mutation {
     pub body: MutationBody,
 }
 
-/// What a mutation does. Tagged by `type`; an unknown type is rejected (`unknown_mutation`) and the
-/// queue moves on.
+/// What a mutation does. Tagged by `type`; an unknown type is rejected (`malformed_mutation`, field
+/// `body.type`) and the queue moves on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -177,6 +177,10 @@ pub struct MutationResult {
     pub message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_zh: Option<String>,
+    /// For a mutation rejected because of one field: its path in the mutation, e.g. `device_time`,
+    /// `body.title`, `body.fields.location.lat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// The issue's version after this mutation (applied or conflict).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i32>,
@@ -224,6 +228,13 @@ pub struct IssueSnapshot {
     pub duplicate_of: Option<String>,
     pub version: i32,
     pub updated_at: DateTime<Utc>,
+    /// The office day the progress clock last started: with `deadline` and the office's
+    /// [`crate::LightPolicy`], the phone computes the issue's light ([`crate::light::light`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_on: Option<NaiveDate>,
+    /// 领导批示, oldest first (absent when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instructions: Vec<crate::issue::Instruction>,
 }
 
 /// One entry of the change feed.

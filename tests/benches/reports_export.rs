@@ -89,6 +89,7 @@ fn seed(conn: &mut DbConnection, villages: &[Place], unit: &Unit, scope: &str, c
                     closed_at: (state == "closed").then_some((created + Duration::days(3)).into()),
                     created_at: created.into(),
                     updated_at: created.into(),
+                    progress_on: None,
                 };
                 issues::insert(conn, &row)?;
                 issues::insert_event(

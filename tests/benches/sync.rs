@@ -152,6 +152,7 @@ fn grow(app: &TestApp, place_id: &str, count: usize) {
                 closed_at: Some(now.into()),
                 created_at: now.into(),
                 updated_at: now.into(),
+                progress_on: None,
             })
             .collect();
         // Multi-row inserts, each issue with its change-feed entry, as a push writes them.

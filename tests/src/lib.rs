@@ -18,7 +18,11 @@ use std::io::Write;
 
 pub use closeout_sync_protocol as protocol;
 
+pub mod browser;
+pub mod disk;
 pub mod photos;
+pub mod proxy;
+pub mod replicas;
 pub mod simulator;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -525,4 +529,39 @@ pub fn assert_problem(status: StatusCode, body: &Value, expected_status: u16, ex
         zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
         "message_zh in Chinese: {body}"
     );
+}
+
+/// The real `closeout` binary (target/debug/closeout beside this test binary), built once per
+/// test process with the cargo that runs the tests, so tests can run it as an operator would.
+pub fn server_binary() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .args(["build", "--quiet", "-p", "closeout", "--bin", "closeout"])
+                .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+                .status()
+                .unwrap();
+            assert!(status.success(), "building the closeout binary failed");
+            // target/debug/deps/api-… → target/debug/closeout
+            let exe = std::env::current_exe().unwrap();
+            let bin = exe.parent().unwrap().parent().unwrap().join("closeout");
+            assert!(bin.exists(), "{} not found", bin.display());
+            bin
+        })
+        .clone()
+}
+
+impl TestApp {
+    /// Stops the server, runs `between` (e.g. a CLI command that needs it stopped), and starts it
+    /// again on the same settings.
+    pub async fn restart_after(&mut self, between: impl FnOnce(&TestEnv)) {
+        self.handle.stop(true).await;
+        between(&self.env);
+        let app = closeout::Application::build(self.env.settings.clone()).unwrap();
+        self.base = format!("http://127.0.0.1:{}", app.port());
+        self.handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+    }
 }

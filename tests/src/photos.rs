@@ -9,6 +9,10 @@ use reqwest::{Method, StatusCode};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+/// The tus chunk size docs/photos.md recommends for phones on 2G/3G links (256 KiB: about ten
+/// seconds on EDGE, two on 3G), so a cut costs at most that much; the weak-link tests use it.
+pub const WEAK_LINK_CHUNK: usize = 256 * 1024;
+
 /// A small JPEG of random noise, different every call (so a different SHA-256 and perceptual
 /// hash): a photo that no check links to any other. It has no EXIF, which is flagged (`no_exif`)
 /// but does not block close-out under the default policy.
@@ -267,6 +271,11 @@ pub type TusEvent = serde_json::Value;
 
 /// The tus-js-client driver as a command (node with NODE_PATH set), not yet started.
 pub fn tus_js_client(app: &TestApp, token: &str, args: &[&str]) -> Command {
+    tus_js_client_at(&app.url("/api/v1/uploads"), token, args)
+}
+
+/// The tus-js-client driver against any tus endpoint (e.g. through a proxy), not yet started.
+pub fn tus_js_client_at(endpoint: &str, token: &str, args: &[&str]) -> Command {
     let tools = tools_dir();
     let modules = require_tool(
         &tools.join("node/node_modules/tus-js-client"),
@@ -275,7 +284,7 @@ pub fn tus_js_client(app: &TestApp, token: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new("node");
     cmd.env("NODE_PATH", modules.parent().unwrap())
         .arg(repo_root().join("tests/tus/client.cjs"))
-        .arg(app.url("/api/v1/uploads"))
+        .arg(endpoint)
         .arg(token)
         .args(args)
         .stdout(Stdio::piped())
@@ -285,7 +294,16 @@ pub fn tus_js_client(app: &TestApp, token: &str, args: &[&str]) -> Command {
 
 /// Runs the tus-js-client driver to the end; returns its events and whether it succeeded.
 pub async fn run_tus_js_client(app: &TestApp, token: &str, args: &[&str]) -> (bool, Vec<TusEvent>) {
-    let cmd = tus_js_client(app, token, args);
+    run_tus_js_client_at(&app.url("/api/v1/uploads"), token, args).await
+}
+
+/// Runs the tus-js-client driver against `endpoint` to the end (see [`run_tus_js_client`]).
+pub async fn run_tus_js_client_at(
+    endpoint: &str,
+    token: &str,
+    args: &[&str],
+) -> (bool, Vec<TusEvent>) {
+    let cmd = tus_js_client_at(endpoint, token, args);
     let output = tokio::process::Command::from(cmd)
         .kill_on_drop(true)
         .output()
@@ -385,4 +403,99 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// A PNG that declares `width` × `height` RGB pixels (all black) in a few hundred KB: the
+/// decompression-bomb shape of issue 14.15 (7999 × 7999 is 192 MB of pixels from ~250 KB).
+/// `tag` goes into a `tEXt` chunk so that each call can give different bytes (another SHA-256).
+/// Built without compressing the whole picture: the deflate stream repeats one fully flushed
+/// block of zero rows, and the Adler-32 of n zero bytes is known (a = 1, b = n mod 65521).
+pub fn huge_png(width: u32, height: u32, tag: &str) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress};
+    let row = 1 + 3 * width as usize; // filter byte 0 + RGB
+    let deflate_rows = |rows: usize| -> Vec<u8> {
+        let raw = vec![0u8; row * rows];
+        let mut c = Compress::new(Compression::best(), false);
+        let mut out = Vec::with_capacity(raw.len() / 100 + 1024);
+        c.compress_vec(&raw, &mut out, FlushCompress::Full).unwrap();
+        assert_eq!(
+            c.total_in() as usize,
+            raw.len(),
+            "deflate output buffer too small"
+        );
+        out
+    };
+    const ROWS: usize = 400;
+    let block = deflate_rows(ROWS);
+    let mut idat = vec![0x78, 0x01]; // zlib header, no dictionary
+    for _ in 0..height as usize / ROWS {
+        idat.extend_from_slice(&block);
+    }
+    if !(height as usize).is_multiple_of(ROWS) {
+        idat.extend_from_slice(&deflate_rows(height as usize % ROWS));
+    }
+    idat.extend_from_slice(&[0x01, 0x00, 0x00, 0xFF, 0xFF]); // final, empty stored block
+    let total = (row as u64) * u64::from(height);
+    let adler = (((total % 65521) as u32) << 16) | 1;
+    idat.extend_from_slice(&adler.to_be_bytes());
+
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB, deflate, no filter method, no interlace
+    png_chunk(&mut png, b"IHDR", &ihdr);
+    png_chunk(&mut png, b"tEXt", format!("Comment\0{tag}").as_bytes());
+    png_chunk(&mut png, b"IDAT", &idat);
+    png_chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in kind.iter().chain(data) {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    out.extend_from_slice(&(!crc).to_be_bytes());
+}
+
+/// A stored photo's row with only what the near-duplicate lookup reads set: its SHA-256, its
+/// perceptual hash `h` and its uploader (the near-duplicate test and the lookup bench write
+/// these straight into the database).
+pub fn hashed_photo_row(sha: &str, h: u64, uploaded_by: &str) -> closeout::db::photos::PhotoRow {
+    closeout::db::photos::PhotoRow {
+        sha256: sha.to_owned(),
+        format: "jpeg".into(),
+        content_type: "image/jpeg".into(),
+        bytes: 1000,
+        width: None,
+        height: None,
+        taken_at: None,
+        taken_at_offset: None,
+        gps_lat: None,
+        gps_lon: None,
+        gps_alt: None,
+        gps_direction: None,
+        make: None,
+        model: None,
+        orientation: None,
+        phash: Some(format!("{h:016x}")),
+        flags: "[]".into(),
+        thumbnails: "[]".into(),
+        uploaded_by: closeout::ids::UserId::from(uuid::Uuid::parse_str(uploaded_by).unwrap()),
+        created_at: chrono::NaiveDate::from_ymd_opt(2026, 12, 2)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap(),
+    }
 }

@@ -31,6 +31,19 @@ pub struct Report {
     pub applied: usize,
     pub conflicts: usize,
     pub rejected: usize,
+    /// Rejections the phone's own model expected (it queued something invalid on purpose), with
+    /// the code it expected.
+    pub expected_rejections: usize,
+    /// Rejections the model did not expect, or expected ones that did not come: each a failure.
+    pub unexpected: Vec<String>,
+    /// Grid workers' edits of their own reports that came back `conflict`: made offline while
+    /// the report was `reported`, arriving after a supervisor assigned it (kept for a supervisor,
+    /// not refused; a `forbidden` for them is an unexpected rejection).
+    pub grid_worker_edit_conflicts: usize,
+    /// Edits refused `forbidden` because the issue was closed (approved, rejected, marked a
+    /// duplicate) before the edit arrived — checked against the server's history (`closed_before`).
+    /// Any other `forbidden` edit is unexpected.
+    pub edits_after_close: usize,
     pub unaccounted: usize,
     pub issues_created: usize,
     pub duplicate_issues: usize,
@@ -50,6 +63,7 @@ pub struct Report {
 impl Report {
     pub fn passed(&self) -> bool {
         self.unaccounted == 0
+            && self.unexpected.is_empty()
             && self.duplicate_issues == 0
             && self.devices_converged == self.devices
     }
@@ -60,9 +74,25 @@ impl Report {
             self.devices, self.mutations, self.seconds
         );
         println!(
-            "  outcomes: {} applied, {} conflict, {} rejected, {} unaccounted",
-            self.applied, self.conflicts, self.rejected, self.unaccounted
+            "  outcomes: {} applied, {} conflict, {} rejected ({} expected by the phones' model, {} not), {} unaccounted",
+            self.applied,
+            self.conflicts,
+            self.rejected,
+            self.expected_rejections,
+            self.unexpected.len(),
+            self.unaccounted
         );
+        println!(
+            "  grid workers' offline edits kept as conflicts (the issue moved on meanwhile): {}",
+            self.grid_worker_edit_conflicts
+        );
+        println!(
+            "  offline edits refused because the issue was closed meanwhile (checked in the history): {}",
+            self.edits_after_close
+        );
+        for u in self.unexpected.iter().take(20) {
+            println!("  unexpected: {u}");
+        }
         println!(
             "  issues created: {} (duplicates: {})",
             self.issues_created, self.duplicate_issues
@@ -114,6 +144,98 @@ struct Phone {
     budget: usize,
     /// After-photos taken but not uploaded yet: (bytes, issue id).
     photos: Vec<(Vec<u8>, String)>,
+    /// Mutations this phone queued knowing they are invalid, with the code they must get.
+    expected: BTreeMap<String, &'static str>,
+    /// This phone's `update_issue` mutations: mutation id → issue id.
+    edits: BTreeMap<String, String>,
+}
+
+/// What the network does to one phone in one round, drawn in turn (so a seed replays a run)
+/// before the phones go online together.
+struct Plan {
+    batch: usize,
+    reorder: bool,
+    resend: bool,
+    /// Per send, in order: whether its response is lost after the server committed.
+    lose: [bool; 3],
+    upload: bool,
+    pull: Option<u64>,
+}
+
+impl Plan {
+    fn draw(rng: &mut Rng) -> Option<Self> {
+        if rng.chance(35) {
+            return None; // no signal this round
+        }
+        Some(Self {
+            batch: 1 + rng.below(15) as usize,
+            reorder: rng.chance(15),
+            resend: rng.chance(10),
+            lose: [rng.chance(20), rng.chance(20), rng.chance(20)],
+            upload: rng.chance(50),
+            pull: rng.chance(60).then(|| 1 + rng.below(100)),
+        })
+    }
+}
+
+/// One phone's turn online: push its batch (reordered, sent twice, answers lost as planned),
+/// upload photos, pull. Phones take their turns at the same time.
+async fn go_online(app: &TestApp, phone: &mut Phone, plan: Plan) -> Report {
+    let mut report = Report::default();
+    let sent_at = Utc::now() + phone.skew;
+    let batch = phone.engine.next_batch(plan.batch, sent_at);
+    if batch.mutations.is_empty() {
+        upload_photos(app, phone, &mut report).await;
+        pull_to_end(app, phone, plan.pull.unwrap_or(50)).await;
+        return report;
+    }
+    let mut sends = vec![serde_json::to_value(&batch).unwrap()];
+    if batch.mutations.len() > 1 && plan.reorder {
+        // Reordered: the second half travels first.
+        let mid = batch.mutations.len() / 2;
+        let mut late = batch.clone();
+        late.mutations.drain(..mid);
+        let mut early = batch.clone();
+        early.mutations.truncate(mid);
+        sends = vec![
+            serde_json::to_value(&late).unwrap(),
+            serde_json::to_value(&early).unwrap(),
+        ];
+        report.reordered_batches += 1;
+    }
+    if plan.resend {
+        sends.push(sends[0].clone());
+        report.resent_batches += 1;
+    }
+    for (body, lose) in sends.iter().zip(plan.lose) {
+        let response = push(app, phone, body).await;
+        if lose {
+            report.lost_responses += 1; // committed on the server; the phone never hears
+            continue;
+        }
+        if let Some(r) = response {
+            report.held_answers += r
+                .results
+                .iter()
+                .filter(|x| x.status == MutationStatus::Held)
+                .count();
+            report.photo_waits += r
+                .results
+                .iter()
+                .filter(|x| x.code.as_deref() == Some("photos_pending"))
+                .count();
+            phone.engine.on_push(&r);
+        }
+    }
+    // The photo queue runs after the text, sometimes only on a later round with signal:
+    // a submit then waits on the server for its photo.
+    if plan.upload {
+        upload_photos(app, phone, &mut report).await;
+    }
+    if let Some(limit) = plan.pull {
+        pull_to_end(app, phone, limit).await;
+    }
+    report
 }
 
 /// Uploads the phone's waiting after-photos (tus, one request each).
@@ -296,6 +418,8 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
             skew,
             budget: config.mutations_per_device,
             photos: Vec::new(),
+            expected: BTreeMap::new(),
+            edits: BTreeMap::new(),
         });
     }
     let mut report = Report {
@@ -321,7 +445,8 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
             app.restart().await;
             report.restarts += 1;
         }
-        #[allow(clippy::needless_range_loop)] // the phone is borrowed mutably across awaits below
+        let mut plans = Vec::with_capacity(phones.len());
+        #[allow(clippy::needless_range_loop)] // phones[d] is used beside other phones' data
         for d in 0..phones.len() {
             // Work offline.
             let n = (rng.below(4) as usize).min(phones[d].budget);
@@ -337,72 +462,45 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
                     phones[d].photos.push((bytes, t.issue_id.clone()));
                 }
                 let mutation_id = uuid::Uuid::now_v7().to_string();
-                if let MutationBody::CreateIssue(b) = &body {
-                    created.push((d, mutation_id.clone(), b.issue_id.clone()));
+                if let MutationBody::UpdateIssue(u) = &body {
+                    phones[d]
+                        .edits
+                        .insert(mutation_id.clone(), u.issue_id.clone());
+                }
+                if let MutationBody::CreateIssue(b) = &mut body {
+                    if phones[d].role == Role::Responsible {
+                        // A bureau's phone with nothing to do reports anyway; its role cannot.
+                        phones[d].expected.insert(mutation_id.clone(), "forbidden");
+                    } else if rng.chance(3) {
+                        // A title pasted with a NUL in it: the phone's model knows the server
+                        // refuses it, and with which code.
+                        b.title.push('\u{0}');
+                        phones[d]
+                            .expected
+                            .insert(mutation_id.clone(), "control_character");
+                    } else {
+                        created.push((d, mutation_id.clone(), b.issue_id.clone()));
+                    }
                 }
                 let at = Utc::now() + phones[d].skew;
                 phones[d].engine.enqueue(mutation_id, at, body);
                 phones[d].budget -= 1;
                 report.mutations += 1;
             }
-            if rng.chance(35) {
-                continue; // no signal this round
-            }
-            let sent_at = Utc::now() + phones[d].skew;
-            let batch = phones[d]
-                .engine
-                .next_batch(1 + rng.below(15) as usize, sent_at);
-            if batch.mutations.is_empty() {
-                upload_photos(app, &mut phones[d], &mut report).await;
-                pull_to_end(app, &mut phones[d], 1 + rng.below(100)).await;
-                continue;
-            }
-            let mut sends = vec![serde_json::to_value(&batch).unwrap()];
-            if batch.mutations.len() > 1 && rng.chance(15) {
-                // Reordered: the second half travels first.
-                let mid = batch.mutations.len() / 2;
-                let mut late = batch.clone();
-                late.mutations.drain(..mid);
-                let mut early = batch.clone();
-                early.mutations.truncate(mid);
-                sends = vec![
-                    serde_json::to_value(&late).unwrap(),
-                    serde_json::to_value(&early).unwrap(),
-                ];
-                report.reordered_batches += 1;
-            }
-            if rng.chance(10) {
-                sends.push(sends[0].clone());
-                report.resent_batches += 1;
-            }
-            for body in sends {
-                let response = push(app, &phones[d], &body).await;
-                if rng.chance(20) {
-                    report.lost_responses += 1; // committed on the server; the phone never hears
-                    continue;
-                }
-                if let Some(r) = response {
-                    report.held_answers += r
-                        .results
-                        .iter()
-                        .filter(|x| x.status == MutationStatus::Held)
-                        .count();
-                    report.photo_waits += r
-                        .results
-                        .iter()
-                        .filter(|x| x.code.as_deref() == Some("photos_pending"))
-                        .count();
-                    phones[d].engine.on_push(&r);
-                }
-            }
-            // The photo queue runs after the text, sometimes only on a later round with signal:
-            // a submit then waits on the server for its photo.
-            if rng.chance(50) {
-                upload_photos(app, &mut phones[d], &mut report).await;
-            }
-            if rng.chance(60) {
-                pull_to_end(app, &mut phones[d], 1 + rng.below(100)).await;
-            }
+            plans.push(Plan::draw(&mut rng));
+        }
+        // Online: every phone with signal pushes, uploads and pulls at the same time.
+        let turns = phones
+            .iter_mut()
+            .zip(plans)
+            .filter_map(|(phone, plan)| plan.map(|plan| go_online(app, phone, plan)));
+        for part in futures_util::future::join_all(turns).await {
+            report.lost_responses += part.lost_responses;
+            report.resent_batches += part.resent_batches;
+            report.reordered_batches += part.reordered_batches;
+            report.held_answers += part.held_answers;
+            report.photo_waits += part.photo_waits;
+            report.photos_uploaded += part.photos_uploaded;
         }
         assert!(round < 10_000, "the simulation does not end");
     }
@@ -428,15 +526,38 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
         pull_to_end(app, phone, 500).await;
     }
 
-    // Every mutation accounted for.
+    // Every mutation accounted for; a rejection only if the phone's model expected it.
     for phone in &phones {
         report.unaccounted += phone.engine.pending().len();
-        for r in phone.engine.results().values() {
+        for (id, r) in phone.engine.results() {
+            let expected = phone.expected.get(id).copied();
             match r.status {
                 MutationStatus::Applied => report.applied += 1,
                 MutationStatus::Conflict => report.conflicts += 1,
                 MutationStatus::Rejected => report.rejected += 1,
                 MutationStatus::Duplicate | MutationStatus::Held => report.unaccounted += 1,
+            }
+            match (r.status, expected) {
+                (MutationStatus::Rejected, Some(code)) if r.code.as_deref() == Some(code) => {
+                    report.expected_rejections += 1
+                }
+                (MutationStatus::Conflict, None)
+                    if phone.role == Role::GridWorker && phone.edits.contains_key(id) =>
+                {
+                    report.grid_worker_edit_conflicts += 1
+                }
+                (MutationStatus::Rejected, None)
+                    if r.code.as_deref() == Some("forbidden")
+                        && phone.edits.contains_key(id)
+                        && closed_before(app, &phone.edits[id], id) =>
+                {
+                    report.edits_after_close += 1
+                }
+                (MutationStatus::Rejected, _) | (_, Some(_)) => report.unexpected.push(format!(
+                    "{id} (seq {}): {:?} {:?} {:?}, the model expected {expected:?}",
+                    r.seq, r.status, r.code, r.message
+                )),
+                _ => {}
             }
         }
     }
@@ -450,28 +571,12 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
         skew: Duration::zero(),
         budget: 0,
         photos: Vec::new(),
+        expected: BTreeMap::new(),
+        edits: BTreeMap::new(),
     };
     pull_to_end(app, &mut admin_phone, 10_000).await;
     let server: &BTreeMap<_, _> = admin_phone.engine.store();
     report.issues_created = server.len();
-    let applied: std::collections::BTreeSet<&String> = created
-        .iter()
-        .filter(|(d, m, _)| {
-            phones[*d]
-                .engine
-                .results()
-                .get(m)
-                .is_some_and(|r| r.status == MutationStatus::Applied)
-        })
-        .map(|(_, _, issue)| issue)
-        .collect();
-    let missing = applied
-        .iter()
-        .filter(|id| !server.contains_key(**id))
-        .count();
-    let extra = server.keys().filter(|id| !applied.contains(id)).count();
-    report.duplicate_issues = extra;
-    report.unaccounted += missing;
     // Each phone holds exactly what a fresh full pull gives its user.
     for phone in &phones {
         let mut fresh = Phone {
@@ -482,6 +587,8 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
             skew: Duration::zero(),
             budget: 0,
             photos: Vec::new(),
+            expected: BTreeMap::new(),
+            edits: BTreeMap::new(),
         };
         pull_to_end(app, &mut fresh, 10_000).await;
         if fresh.engine.store() == phone.engine.store() {
@@ -490,4 +597,31 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
     }
     report.seconds = started.elapsed().as_secs_f64();
     report
+}
+
+/// Whether the server's history closed `issue` (moved it to a state that is no longer open) — the
+/// one reason an edit from a phone that saw the issue open is refused `forbidden`. Nothing in the
+/// simulation reopens an issue, so a close in the history means the issue stayed closed from then
+/// on; an edit refused while the issue never closed is a server fault. (The close's time is not
+/// compared with the mutation's receipt: both are taken when a request starts, and a request
+/// waiting for the write lock can start before a close that commits ahead of it.)
+fn closed_before(app: &TestApp, issue: &str, mutation_id: &str) -> bool {
+    use closeout::db::schema::{issue_events, sync_mutations};
+    use diesel::prelude::*;
+    let db = app.db();
+    let mut conn = db.get().expect("a connection");
+    let recorded: i64 = sync_mutations::table
+        .filter(sync_mutations::id.eq(mutation_id))
+        .count()
+        .get_result(&mut *conn)
+        .expect("the mutation's record");
+    let states: Vec<String> = issue_events::table
+        .filter(issue_events::issue_id.eq(issue))
+        .select(issue_events::to_state)
+        .load(&mut *conn)
+        .expect("the issue's history");
+    recorded == 1
+        && states
+            .iter()
+            .any(|s| IssueState::parse(s).is_some_and(|s| !s.is_open()))
 }

@@ -45,7 +45,7 @@ pub struct LogoutRequest {
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: super::text::Json<LoginRequest>,
 ) -> Result<web::Json<TokenPair>, AppError> {
     let body = body.into_inner();
     if let Err(wait) = state.login_limiter.check(&body.username, client_ip(&req)) {
@@ -93,7 +93,7 @@ pub async fn login(
 )]
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: super::text::Json<RefreshRequest>,
 ) -> Result<web::Json<TokenPair>, AppError> {
     let body = body.into_inner();
     let (keys, policy) = (state.keys.clone(), state.session_policy());
@@ -116,7 +116,7 @@ pub async fn refresh(
 )]
 pub async fn logout(
     state: web::Data<AppState>,
-    body: web::Json<LogoutRequest>,
+    body: super::text::Json<LogoutRequest>,
 ) -> Result<HttpResponse, AppError> {
     let token = body.into_inner().refresh_token;
     state

@@ -33,7 +33,7 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<NewCategory>,
+    body: super::text::Json<NewCategory>,
 ) -> Result<HttpResponse, AppError> {
     let input = body.into_inner();
     let created = state

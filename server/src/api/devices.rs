@@ -80,10 +80,11 @@ pub async fn release_backlog(
     let id = DeviceId::from(id.into_inner());
     let clock = state.clock();
     let evidence = state.evidence();
+    let limits = state.settings.sync;
     Ok(web::Json(
         state
             .db
-            .run(move |conn| push::release_backlog(conn, &caller.0, &id, clock, evidence))
+            .run(move |conn| push::release_backlog(conn, &caller.0, &id, clock, evidence, limits))
             .await?,
     ))
 }

@@ -35,7 +35,7 @@ use serde::Deserialize;
 pub async fn record(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<RecordInspectionBody>,
+    body: super::text::Json<RecordInspectionBody>,
 ) -> Result<HttpResponse, AppError> {
     let input = body.into_inner();
     let clock = state.clock();
@@ -119,4 +119,58 @@ pub async fn get_one(
         .run(move |conn| queries::detail(conn, &caller.0, &id))
         .await?;
     Ok(web::Json(detail))
+}
+
+/// The inspection record (督查记录单): template, team, place, each item with its result, score,
+/// note and photos, the total and signature lines; a printable HTML page or a DOCX to edit.
+#[utoipa::path(
+    get,
+    path = "/api/v1/inspections/{id}/record",
+    tag = "inspections",
+    params(("id" = uuid::Uuid, Path), super::issues::DocumentParams),
+    responses(
+        (status = 200, content_type = "text/html"),
+        (status = 400, body = super::problem::Problem),
+        (status = 404, body = super::problem::Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn record_sheet(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    id: web::Path<uuid::Uuid>,
+    query: web::Query<super::issues::DocumentParams>,
+) -> Result<actix_web::HttpResponse, AppError> {
+    let id = InspectionId::from(id.into_inner());
+    record_document(&state, caller.0, id, query.format.as_deref()).await
+}
+
+/// The inspection record for `caller` (the API's and the console's), HTML or DOCX.
+pub async fn record_document(
+    state: &AppState,
+    caller: crate::domain::access::Caller,
+    id: InspectionId,
+    format: Option<&str>,
+) -> Result<actix_web::HttpResponse, AppError> {
+    let html = super::issues::html_or_docx(format)?;
+    let clock = state.clock();
+    let sheet = state
+        .db
+        .run(move |conn| {
+            crate::domain::inspections::record_sheet::gather(conn, &caller, &id, clock)
+        })
+        .await?;
+    if !html {
+        return Ok(super::issues::docx_response(
+            crate::reports::docx::inspection_record(&sheet)?,
+            "inspection-record",
+        ));
+    }
+    Ok(actix_web::HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("content-security-policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"))
+        .body(crate::reports::inspection_record::render(
+            &sheet,
+            &super::photos::signed_thumbnail_src(state),
+        )))
 }

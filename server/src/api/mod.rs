@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod categories;
+pub mod category_aliases;
 pub mod devices;
 pub mod extract;
 pub mod inspections;
@@ -20,6 +21,7 @@ pub mod state;
 pub mod stream;
 pub mod sync;
 pub mod templates;
+pub mod text;
 pub mod uploads;
 pub mod users;
 
@@ -66,6 +68,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi
                         .wrap(compressed()),
                 )
                 .service(web::resource("/org-units/{id}").get(org_units::get_one))
+                .service(web::resource("/org-units/{id}/rename").post(org_units::rename))
+                .service(web::resource("/org-units/{id}/retire").post(org_units::retire))
+                .service(web::resource("/org-units/{id}/move").post(org_units::move_place))
+                .service(web::resource("/org-units/{id}/merge").post(org_units::merge))
                 .service(
                     web::resource("/users")
                         .get(users::list)
@@ -99,6 +105,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi
                         .post(categories::create),
                 )
                 .service(
+                    web::resource("/category-aliases")
+                        .get(category_aliases::list)
+                        .post(category_aliases::create),
+                )
+                .service(web::resource("/category-aliases/{id}").delete(category_aliases::remove))
+                .service(
                     web::resource("/issues")
                         .get(issues::list)
                         .post(issues::create)
@@ -109,6 +121,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi
                         .app_data(web::PayloadConfig::new(IMPORT_LIMIT_BYTES))
                         .post(issues::import_list),
                 )
+                .service(
+                    web::resource("/issues/import/preview")
+                        .app_data(web::PayloadConfig::new(IMPORT_LIMIT_BYTES))
+                        .post(issues::import_preview),
+                )
+                .service(web::resource("/issues/imports").get(issues::imports))
+                .service(web::resource("/issues/imports/{id}/undo").post(issues::undo_import))
                 .service(web::resource("/issues/{id}").get(issues::get_one))
                 .service(web::resource("/issues/{id}/notice").get(issues::notice_page))
                 .service(web::resource("/issues/{id}/evidence").get(issues::evidence))
@@ -172,6 +191,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi
                         .wrap(compressed()),
                 )
                 .service(web::resource("/inspections/{id}").get(inspections::get_one))
+                .service(web::resource("/inspections/{id}/record").get(inspections::record_sheet))
                 .service(
                     web::resource("/inspection-schedules")
                         .get(schedules::list)

@@ -1,9 +1,8 @@
 //! Operations endpoints outside `/api/v1`: liveness, readiness, Prometheus metrics.
 
 use super::state::AppState;
-use crate::error::{AppError, ErrorCode};
+use crate::error::AppError;
 use actix_web::{HttpResponse, web};
-use diesel::connection::SimpleConnection;
 use serde::Serialize;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -29,7 +28,11 @@ pub struct Readiness {
     pub database: &'static str,
 }
 
-/// Ready to serve: the database answers. 503 `database_unavailable` otherwise.
+/// How long readiness waits for the database: a probe must answer well inside its own timeout.
+const READINESS_LIMIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Ready to serve: the database answers within a second. 503 `database_unavailable` (with
+/// `Retry-After`) otherwise.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -38,19 +41,7 @@ pub struct Readiness {
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readiness>, AppError> {
     let backend = state.db.backend().as_str();
-    state
-        .db
-        .run(|conn| {
-            conn.batch_execute("SELECT 1").map_err(|e| {
-                let mut err = AppError::new(
-                    ErrorCode::DatabaseUnavailable,
-                    "the database does not answer",
-                );
-                err.source = Some(e.into());
-                err
-            })
-        })
-        .await?;
+    state.db.ping(READINESS_LIMIT).await?;
     Ok(web::Json(Readiness {
         status: "ready",
         database: backend,
@@ -65,6 +56,23 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppErro
     let (open, idle) = state.db.pool_state();
     state.metrics.db_connections.set(i64::from(open));
     state.metrics.db_idle_connections.set(i64::from(idle));
+    // Gauges read from the database; a scrape still answers (with the last values) without it.
+    let counted = state
+        .db
+        .run(|conn| {
+            let (held, conflicts) = crate::db::sync::backlog_and_open_conflicts(conn)?;
+            let uploads = crate::db::photos::uploads_in_progress(conn)?;
+            Ok((held, conflicts, uploads))
+        })
+        .await;
+    match counted {
+        Ok((held, conflicts, uploads)) => {
+            state.metrics.sync_held_backlog.set(held);
+            state.metrics.sync_open_conflicts.set(conflicts);
+            state.metrics.uploads_in_progress.set(uploads);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot count the backlog and conflicts"),
+    }
     let text = state.metrics.render().map_err(AppError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -2,6 +2,8 @@
 
 use super::extract::Authenticated;
 use super::state::AppState;
+use crate::domain::place_changes::{self, Rename, Retire};
+use crate::domain::place_moves::{self, MergePlace, MovePlace, PlaceMerged, PlaceMoved};
 use crate::domain::places::{self, NewOrgUnit, OrgUnit};
 use crate::error::AppError;
 use crate::ids::OrgUnitId;
@@ -80,7 +82,7 @@ pub async fn get_one(
 pub async fn create(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<NewOrgUnit>,
+    body: super::text::Json<NewOrgUnit>,
 ) -> Result<HttpResponse, AppError> {
     let input = body.into_inner();
     let unit = state
@@ -88,4 +90,121 @@ pub async fn create(
         .run(move |conn| places::create(conn, &caller.0, input))
         .await?;
     Ok(HttpResponse::Created().json(unit))
+}
+
+/// Rename a place (区划调整); every issue, list and document shows the new name at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/org-units/{id}/rename",
+    tag = "places",
+    params(("id" = uuid::Uuid, Path)),
+    request_body = Rename,
+    responses((status = 200, body = OrgUnit), (status = 403, body = super::problem::Problem), (status = 404, body = super::problem::Problem), (status = 422, body = super::problem::Problem)),
+    security(("bearer" = []))
+)]
+pub async fn rename(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<uuid::Uuid>,
+    body: web::Json<Rename>,
+) -> Result<web::Json<OrgUnit>, AppError> {
+    let id = OrgUnitId::from(path.into_inner());
+    let input = body.into_inner();
+    let unit = state
+        .db
+        .run(move |conn| place_changes::rename(conn, Some(&caller.0), &id, input))
+        .await?;
+    Ok(web::Json(unit))
+}
+
+/// Retire a place (撤销): it and its subtree take no new issues (409 `place_retired`); its issues
+/// and their history stay.
+#[utoipa::path(
+    post,
+    path = "/api/v1/org-units/{id}/retire",
+    tag = "places",
+    params(("id" = uuid::Uuid, Path)),
+    request_body = Retire,
+    responses((status = 200, body = OrgUnit), (status = 403, body = super::problem::Problem), (status = 404, body = super::problem::Problem)),
+    security(("bearer" = []))
+)]
+pub async fn retire(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<uuid::Uuid>,
+    body: web::Json<Retire>,
+) -> Result<web::Json<OrgUnit>, AppError> {
+    let id = OrgUnitId::from(path.into_inner());
+    let input = body.into_inner();
+    let unit = state
+        .db
+        .run(move |conn| place_changes::retire(conn, Some(&caller.0), &id, input))
+        .await?;
+    Ok(web::Json(unit))
+}
+
+/// Move a place (and everything under it) under another parent (区划调整): its issues get a
+/// `place_change` event, statistics and access follow the tree, affected phones pull afresh.
+/// Needs `admin` of the place above it and of the new parent.
+#[utoipa::path(
+    post,
+    path = "/api/v1/org-units/{id}/move",
+    tag = "places",
+    params(("id" = uuid::Uuid, Path)),
+    request_body = MovePlace,
+    responses(
+        (status = 200, body = PlaceMoved),
+        (status = 403, body = super::problem::Problem),
+        (status = 404, body = super::problem::Problem),
+        (status = 409, description = "invalid_place_change | place_retired | concurrent_update", body = super::problem::Problem),
+        (status = 422, description = "invalid_field | invalid_org_level", body = super::problem::Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn move_place(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<uuid::Uuid>,
+    body: super::text::Json<MovePlace>,
+) -> Result<web::Json<PlaceMoved>, AppError> {
+    let id = OrgUnitId::from(path.into_inner());
+    let input = body.into_inner();
+    let moved = state
+        .db
+        .run(move |conn| place_moves::move_place(conn, Some(&caller.0), &id, input))
+        .await?;
+    Ok(web::Json(moved))
+}
+
+/// Merge a place into another of the same level (撤并): its issues, inspections, schedules,
+/// deductions, role grants and children go to the survivor; it is retired with `merged_into`.
+/// Needs `admin` of the places above both.
+#[utoipa::path(
+    post,
+    path = "/api/v1/org-units/{id}/merge",
+    tag = "places",
+    params(("id" = uuid::Uuid, Path)),
+    request_body = MergePlace,
+    responses(
+        (status = 200, body = PlaceMerged),
+        (status = 403, body = super::problem::Problem),
+        (status = 404, body = super::problem::Problem),
+        (status = 409, description = "invalid_place_change | place_retired | concurrent_update", body = super::problem::Problem),
+        (status = 422, description = "invalid_field | invalid_org_level", body = super::problem::Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn merge(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<uuid::Uuid>,
+    body: super::text::Json<MergePlace>,
+) -> Result<web::Json<PlaceMerged>, AppError> {
+    let id = OrgUnitId::from(path.into_inner());
+    let input = body.into_inner();
+    let merged = state
+        .db
+        .run(move |conn| place_moves::merge(conn, Some(&caller.0), &id, input))
+        .await?;
+    Ok(web::Json(merged))
 }

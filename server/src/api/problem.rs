@@ -70,6 +70,9 @@ impl ResponseError for AppError {
         {
             response.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
+        if matches!(self.code.status(), 503 | 507) {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs(self.code).to_string()));
+        }
         if self.code.status() == 401 {
             response.insert_header((
                 header::WWW_AUTHENTICATE,
@@ -77,6 +80,14 @@ impl ResponseError for AppError {
             ));
         }
         response.body(body.to_string())
+    }
+}
+
+/// How long a client should wait before retrying a 503/507 (every one carries `Retry-After`).
+fn retry_after_secs(code: ErrorCode) -> u32 {
+    match code {
+        ErrorCode::DiskFull => 60,
+        _ => 5,
     }
 }
 
@@ -136,7 +147,13 @@ pub fn ensure_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHand
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v == HeaderValue::from_static(PROBLEM_JSON));
-    if is_problem {
+    // The web console answers its errors as HTML pages on purpose (console::errors).
+    let is_console_page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_problem || is_console_page {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

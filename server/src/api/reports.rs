@@ -5,6 +5,7 @@ use super::extract::Authenticated;
 use super::issues::ListIssues;
 use super::state::AppState;
 use super::stream;
+use crate::domain::access::Caller;
 use crate::domain::issues::queries::ListRequest;
 use crate::domain::reports::album;
 use crate::domain::reports::bulletin::{self, Bulletin};
@@ -49,7 +50,7 @@ pub fn split_query(
 }
 
 pub fn office(state: &AppState) -> Office {
-    Office::new(state.clock(), state.settings.ledger.utc_offset_hours).with_evidence(
+    Office::new(state.clock()).with_evidence(
         crate::domain::evidence::EvidencePolicy::from_settings(&state.settings),
     )
 }
@@ -78,10 +79,19 @@ pub async fn ledger_export(
     caller: Authenticated,
     http: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let (own, request) = split_query(http.query_string(), &["format"])?;
+    export_ledger(&state, caller.0, http.query_string()).await
+}
+
+/// The ledger file for a query string of list filters plus `format`: the API's export and the
+/// console's export buttons both answer with this.
+pub async fn export_ledger(
+    state: &AppState,
+    caller: crate::domain::access::Caller,
+    query: &str,
+) -> Result<HttpResponse, AppError> {
+    let (own, request) = split_query(query, &["format"])?;
     let format = Format::parse(own.get("format").map_or("xlsx", String::as_str))?;
-    let office = office(&state);
-    let caller = caller.0;
+    let office = office(state);
     let (c, r) = (caller.clone(), request.clone());
     let meta = state
         .db
@@ -135,7 +145,7 @@ pub struct StatsParams {
 }
 
 impl StatsParams {
-    fn period(&self, today: chrono::NaiveDate) -> Result<Period, AppError> {
+    pub fn period(&self, today: chrono::NaiveDate) -> Result<Period, AppError> {
         Period::parse(
             self.period.as_deref(),
             self.from.as_deref(),
@@ -204,7 +214,7 @@ pub struct BulletinParams {
     pub period: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
-    /// `html` (default, printable) or `json`.
+    /// `html` (default, printable), `docx` (Word/WPS, to edit before issuing) or `json`.
     pub format: Option<String>,
 }
 
@@ -228,17 +238,26 @@ pub async fn bulletin(
     caller: Authenticated,
     query: web::Query<BulletinParams>,
 ) -> Result<HttpResponse, AppError> {
-    let office = office(&state);
-    let q = query.into_inner();
-    let html = match q.format.as_deref() {
-        None | Some("html") => true,
-        Some("json") => false,
+    bulletin_document(&state, caller.0, query.into_inner()).await
+}
+
+/// The bulletin for `caller` (the API's and the console's): HTML, DOCX or JSON.
+pub async fn bulletin_document(
+    state: &AppState,
+    caller: Caller,
+    q: BulletinParams,
+) -> Result<HttpResponse, AppError> {
+    let office = office(state);
+    let format = match q.format.as_deref() {
+        None | Some("html") => "html",
+        Some("docx") => "docx",
+        Some("json") => "json",
         Some(other) => {
             return Err(AppError::new(
                 ErrorCode::InvalidQuery,
-                format!("format: `{other}` is not html or json"),
+                format!("format: `{other}` is not html, docx or json"),
             )
-            .zh(format!("不支持的格式“{other}”（可选 html、json）")));
+            .zh(format!("不支持的格式“{other}”（可选 html、docx、json）")));
         }
     };
     let period = Period::parse(
@@ -247,21 +266,46 @@ pub async fn bulletin(
         q.to.as_deref(),
         office.clock.today,
     )?;
-    let threshold = long_overdue_days(&state);
+    let threshold = long_overdue_days(state);
     let parent = q.parent.map(OrgUnitId::from);
-    let data = state
+    let settings = state.settings.documents.clone();
+    let (data, official) = state
         .db
-        .run(move |conn| bulletin::compute(conn, &caller.0, parent, period, office, threshold))
+        .run(move |conn| {
+            let data = bulletin::compute(conn, &caller, parent, period, office, threshold)?;
+            // The printed forms are issued documents: they carry a 文号 of the parent's office.
+            let official = if format == "json" {
+                None
+            } else {
+                let place = crate::db::org_units::find(conn, &data.parent.id)?
+                    .ok_or_else(|| AppError::not_found("place"))?;
+                let subject = format!("{}|{}|{}", data.parent.id, data.period.from, data.period.to);
+                Some(crate::domain::documents::issue(
+                    conn,
+                    &settings,
+                    "bulletin",
+                    &subject,
+                    &place,
+                    office.clock.today,
+                    &caller.user_id,
+                    office.clock.now,
+                )?)
+            };
+            Ok::<_, AppError>((data, official))
+        })
         .await?;
-    Ok(if html {
-        printable(crate::reports::bulletin::render(&data))
-    } else {
-        HttpResponse::Ok().json(data)
+    Ok(match official {
+        None => HttpResponse::Ok().json(data),
+        Some(o) if format == "docx" => super::issues::docx_response(
+            crate::reports::docx::bulletin(&data, &o)?,
+            &format!("bulletin-{}-{}", data.period.from, data.period.to),
+        ),
+        Some(o) => printable(crate::reports::bulletin::render(&data, &o)),
     })
 }
 
 /// A printable page: HTML with a Content-Security-Policy that allows only this server's images.
-fn printable(body: String) -> HttpResponse {
+pub fn printable(body: String) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header(("content-security-policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"))
@@ -290,7 +334,16 @@ pub async fn album(
     caller: Authenticated,
     http: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let (own, request) = split_query(http.query_string(), &["issue_id"])?;
+    album_document(&state, caller.0, http.query_string()).await
+}
+
+/// The album for `caller` (the API's and the console's) from the album's query string.
+pub async fn album_document(
+    state: &AppState,
+    caller: Caller,
+    query: &str,
+) -> Result<HttpResponse, AppError> {
+    let (own, request) = split_query(query, &["issue_id"])?;
     let issue = own
         .get("issue_id")
         .map(|s| {
@@ -300,10 +353,10 @@ pub async fn album(
             })
         })
         .transpose()?;
-    let office = office(&state);
+    let office = office(state);
     let data = state
         .db
-        .run(move |conn| album::gather(conn, &caller.0, &request, issue, office))
+        .run(move |conn| album::gather(conn, &caller, &request, issue, office))
         .await?;
     let title = match data.entries.as_slice() {
         [one] if own.contains_key("issue_id") => {
@@ -311,7 +364,10 @@ pub async fn album(
         }
         _ => "整改前后对比图册".to_owned(),
     };
-    Ok(printable(crate::reports::album::render(&data, &title)))
+    let src = super::photos::signed_thumbnail_src(state);
+    Ok(printable(crate::reports::album::render(
+        &data, &title, &src,
+    )))
 }
 
 /// Rankings (排名) of the child places of `parent` for a period: the mean inspection percentage

@@ -27,7 +27,7 @@ pub struct ScheduleQuery {
 }
 
 impl ScheduleQuery {
-    fn period(&self, today: chrono::NaiveDate) -> Result<Period, AppError> {
+    pub fn period(&self, today: chrono::NaiveDate) -> Result<Period, AppError> {
         Period::parse(
             self.period.as_deref(),
             self.from.as_deref(),
@@ -49,7 +49,7 @@ impl ScheduleQuery {
 pub async fn create(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<NewSchedule>,
+    body: super::text::Json<NewSchedule>,
 ) -> Result<HttpResponse, AppError> {
     let input = body.into_inner();
     let clock = state.clock();
@@ -153,7 +153,7 @@ pub async fn occurrences(
 pub async fn create_deduction(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<NewDeduction>,
+    body: super::text::Json<NewDeduction>,
 ) -> Result<HttpResponse, AppError> {
     let input = body.into_inner();
     let clock = state.clock();

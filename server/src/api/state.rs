@@ -31,7 +31,7 @@ impl AppState {
 
     /// Now, and today in the offices' time zone.
     pub fn clock(&self) -> Clock {
-        Clock::system(self.settings.ledger.utc_offset_hours)
+        self.settings.clock()
     }
 
     /// The evidence thresholds and the close-out policy.

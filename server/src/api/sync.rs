@@ -22,7 +22,8 @@ use serde::Deserialize;
         (status = 200, body = PushResponse),
         (status = 400, description = "unsupported_protocol", body = super::problem::Problem),
         (status = 403, description = "device_revoked", body = super::problem::Problem),
-        (status = 422, description = "the envelope is malformed (bodies are judged one by one)", body = super::problem::Problem),
+        (status = 422, description = "the envelope is malformed (each mutation is judged on its own)", body = super::problem::Problem),
+        (status = 503, description = "database_unavailable: the batch kept losing write races; send it again", body = super::problem::Problem),
     ),
     security(("bearer" = []))
 )]
@@ -34,12 +35,33 @@ pub async fn push_batch(
     let batch = body.into_inner();
     let clock = state.clock();
     let evidence = state.evidence();
-    Ok(web::Json(
+    let limits = state.settings.sync;
+    let timer = state.metrics.sync_push_duration.start_timer();
+    let pushed = state
+        .db
+        .run(move |conn| push::push(conn, &caller.0, batch, clock, evidence, limits))
+        .await?;
+    state
+        .metrics
+        .sync_push_retries
+        .inc_by(u64::from(pushed.retries));
+    timer.observe_duration();
+    let mut by_status: Vec<(&str, u64)> = Vec::new();
+    for r in &pushed.response.results {
+        let status = r.status.as_str();
+        match by_status.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, n)) => *n += 1,
+            None => by_status.push((status, 1)),
+        }
+    }
+    for (status, n) in by_status {
         state
-            .db
-            .run(move |conn| push::push(conn, &caller.0, batch, clock, evidence))
-            .await?,
-    ))
+            .metrics
+            .sync_push_mutations
+            .with_label_values(&[status])
+            .inc_by(n);
+    }
+    Ok(web::Json(pushed.response))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -72,10 +94,12 @@ pub async fn pull_changes(
     let PullParams { cursor, limit } = params.into_inner();
     let limit = crate::domain::keyset::page_limit(limit, pull::DEFAULT_LIMIT, pull::MAX_LIMIT)?;
     let clock = state.clock();
+    let timer = state.metrics.sync_pull_duration.start_timer();
     let page = state
         .db
         .run(move |conn| pull::pull(conn, &caller.0, cursor.as_deref(), limit, clock))
         .await?;
+    timer.observe_duration();
     Ok(web::Json(page))
 }
 
@@ -129,7 +153,7 @@ pub async fn resolve_conflict(
     state: web::Data<AppState>,
     caller: Authenticated,
     id: web::Path<uuid::Uuid>,
-    body: web::Json<ResolveRequest>,
+    body: super::text::Json<ResolveRequest>,
 ) -> Result<web::Json<Conflict>, AppError> {
     let id = ConflictId::from(id.into_inner());
     let request = body.into_inner();

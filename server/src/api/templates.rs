@@ -57,7 +57,7 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<NewTemplate>,
+    body: super::text::Json<NewTemplate>,
 ) -> Result<HttpResponse, AppError> {
     let input = body.into_inner();
     let clock = state.clock();
@@ -123,7 +123,7 @@ pub async fn update(
     state: web::Data<AppState>,
     caller: Authenticated,
     id: web::Path<uuid::Uuid>,
-    body: web::Json<TemplateUpdate>,
+    body: super::text::Json<TemplateUpdate>,
 ) -> Result<web::Json<Template>, AppError> {
     let id = TemplateId::from(id.into_inner());
     let input = body.into_inner();
@@ -225,7 +225,7 @@ pub async fn export(
 pub async fn import(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<TemplateExport>,
+    body: super::text::Json<TemplateExport>,
 ) -> Result<web::Json<ImportOutcome>, AppError> {
     let doc = body.into_inner();
     let clock = state.clock();

@@ -1,7 +1,8 @@
 //! `/api/v1/uploads`: tus 1.0 resumable uploads (core, creation, creation-with-upload,
-//! termination, checksum with sha256). Bytes stream from the request body to a staging file under
-//! the data directory, chunk by chunk; the offset is committed in the database, so any replica that
-//! shares the data directory and database can resume an upload. See docs/photos.md.
+//! termination, checksum with sha1, md5 and sha256). Bytes stream from the request body to a
+//! staging file under the data directory (`domain::uploads::receive`); the offset is committed in
+//! the database, so any replica that shares the data directory and database can resume an upload.
+//! See docs/photos.md.
 
 use super::extract::Authenticated;
 use super::state::AppState;
@@ -13,11 +14,6 @@ use crate::ids::UploadId;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
-use base64::Engine;
-use futures_util::StreamExt;
-use sha2::{Digest, Sha256};
-use std::io::SeekFrom;
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 pub const TUS_VERSION: &str = "1.0.0";
 const TUS_EXTENSIONS: &str = "creation,creation-with-upload,termination,checksum";
@@ -28,8 +24,6 @@ const EXPOSE: &str = "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, \
     Closeout-Photo";
 const ALLOW_HEADERS: &str = "Authorization, Content-Type, Tus-Resumable, Upload-Length, \
     Upload-Metadata, Upload-Offset, Upload-Checksum";
-/// Write buffer between the request body and the staging file.
-const WRITE_BUFFER: usize = 256 * 1024;
 
 /// tus discovery: versions, extensions, the largest upload, checksum algorithms. No token needed
 /// (browsers send OPTIONS without one).
@@ -44,7 +38,7 @@ pub async fn options(state: web::Data<AppState>) -> HttpResponse {
     res.insert_header(("Tus-Version", TUS_VERSION))
         .insert_header(("Tus-Extension", TUS_EXTENSIONS))
         .insert_header(("Tus-Max-Size", state.photos.policy.max_bytes.to_string()))
-        .insert_header(("Tus-Checksum-Algorithm", "sha256"))
+        .insert_header(("Tus-Checksum-Algorithm", uploads::CHECKSUM_ALGORITHMS))
         .insert_header((
             "Access-Control-Allow-Methods",
             "POST, HEAD, PATCH, DELETE, OPTIONS",
@@ -77,8 +71,8 @@ pub async fn create(
     state: web::Data<AppState>,
     caller: Result<Authenticated, AppError>,
     payload: web::Payload,
-) -> HttpResponse {
-    respond(create_inner(req, state, caller, payload).await)
+) -> Result<HttpResponse, TusError> {
+    detached(create_inner(req, state, caller, payload)).await
 }
 
 async fn create_inner(
@@ -121,8 +115,23 @@ async fn create_inner(
     let mut photo = None;
     if with_body {
         let _lock = state.photos.lock(&upload.id)?;
-        match receive(&state, &upload, payload, checksum).await {
-            Ok(end) => offset = end,
+        match uploads::receive(
+            &state.db,
+            &state.photos.staging_path(&upload.id),
+            &upload,
+            payload,
+            checksum,
+            state.photos.policy,
+        )
+        .await
+        {
+            Ok(end) => {
+                offset = end;
+                state
+                    .metrics
+                    .upload_bytes_received
+                    .inc_by(u64::try_from(end).unwrap_or(0));
+            }
             // The upload exists: the client learns its location and resumes with PATCH.
             Err(e) if e.code == ErrorCode::ChecksumMismatch => {}
             Err(e) => return Err(e),
@@ -160,8 +169,8 @@ pub async fn head(
     state: web::Data<AppState>,
     caller: Result<Authenticated, AppError>,
     id: web::Path<uuid::Uuid>,
-) -> HttpResponse {
-    respond(head_inner(req, state, caller, id.into_inner()).await)
+) -> Result<HttpResponse, TusError> {
+    Ok(head_inner(req, state, caller, id.into_inner()).await?)
 }
 
 async fn head_inner(
@@ -216,8 +225,8 @@ pub async fn patch(
     caller: Result<Authenticated, AppError>,
     id: web::Path<uuid::Uuid>,
     payload: web::Payload,
-) -> HttpResponse {
-    respond(patch_inner(req, state, caller, id.into_inner(), payload).await)
+) -> Result<HttpResponse, TusError> {
+    detached(patch_inner(req, state, caller, id.into_inner(), payload)).await
 }
 
 async fn patch_inner(
@@ -272,10 +281,22 @@ async fn patch_inner(
         return Err(offset_mismatch(offset, upload.upload_offset));
     }
     let end = if offset < upload.length {
-        receive(&state, &upload, payload, checksum).await?
+        uploads::receive(
+            &state.db,
+            &state.photos.staging_path(&upload.id),
+            &upload,
+            payload,
+            checksum,
+            state.photos.policy,
+        )
+        .await?
     } else {
         offset // every byte is here already: a retry after a failed completion
     };
+    state
+        .metrics
+        .upload_bytes_received
+        .inc_by(u64::try_from(end - offset).unwrap_or(0));
     let mut res = tus_response(StatusCode::NO_CONTENT);
     res.insert_header(("Upload-Offset", end.to_string()));
     if end == upload.length {
@@ -304,8 +325,8 @@ pub async fn terminate(
     state: web::Data<AppState>,
     caller: Result<Authenticated, AppError>,
     id: web::Path<uuid::Uuid>,
-) -> HttpResponse {
-    respond(terminate_inner(req, state, caller, id.into_inner()).await)
+) -> Result<HttpResponse, TusError> {
+    Ok(terminate_inner(req, state, caller, id.into_inner()).await?)
 }
 
 async fn terminate_inner(
@@ -327,105 +348,6 @@ async fn terminate_inner(
         })
         .await?;
     Ok(tus_response(StatusCode::NO_CONTENT).finish())
-}
-
-/// Streams the request body into the staging file at the upload's offset and commits the new
-/// offset. Bytes beyond the committed offset (left by a request whose commit was lost) are cut
-/// first. With a checksum, the bytes count only if they match; without one, whatever arrived
-/// before the client vanished is kept, so the next attempt resumes from there.
-async fn receive(
-    state: &AppState,
-    upload: &UploadRow,
-    mut payload: web::Payload,
-    checksum: Option<[u8; 32]>,
-) -> Result<i64, AppError> {
-    let path = state.photos.staging_path(&upload.id);
-    let start = upload.upload_offset;
-    let start_u = u64::try_from(start).map_err(AppError::internal)?;
-    let remaining = upload.length - start;
-    let file = tokio::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .await
-        .map_err(AppError::internal)?;
-    file.set_len(start_u).await.map_err(AppError::internal)?;
-    let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-    file.seek(SeekFrom::Start(start_u))
-        .await
-        .map_err(AppError::internal)?;
-    let mut hasher = checksum.map(|_| Sha256::new());
-    let mut received: i64 = 0;
-    let mut broken = None;
-    while let Some(chunk) = payload.next().await {
-        match chunk {
-            Ok(bytes) => {
-                let n = i64::try_from(bytes.len()).map_err(AppError::internal)?;
-                if received + n > remaining {
-                    drop(file);
-                    truncate(&path, start_u).await;
-                    return Err(AppError::new(
-                        ErrorCode::UploadLengthExceeded,
-                        format!(
-                            "the upload is {} bytes; this body goes past it",
-                            upload.length
-                        ),
-                    ));
-                }
-                if let Some(h) = hasher.as_mut() {
-                    h.update(&bytes);
-                }
-                file.write_all(&bytes).await.map_err(AppError::internal)?;
-                received += n;
-            }
-            Err(e) => {
-                broken = Some(e);
-                break;
-            }
-        }
-    }
-    file.flush().await.map_err(AppError::internal)?;
-    drop(file);
-    if let (Some(expected), Some(h)) = (checksum, hasher) {
-        let actual: [u8; 32] = h.finalize().into();
-        if broken.is_some() || actual != expected {
-            truncate(&path, start_u).await;
-            return Err(AppError::new(
-                ErrorCode::ChecksumMismatch,
-                "the body does not match Upload-Checksum; its bytes were dropped",
-            ));
-        }
-    }
-    let end = start + received;
-    if received > 0 {
-        let id = upload.id.clone();
-        let moved = state
-            .db
-            .run(move |conn| Ok(crate::db::photos::advance_offset(conn, &id, start, end)?))
-            .await?;
-        if !moved {
-            return Err(AppError::new(
-                ErrorCode::UploadOffsetMismatch,
-                "another request wrote to this upload at the same time; ask HEAD for the offset",
-            ));
-        }
-    }
-    if let Some(e) = broken {
-        return Err(AppError::new(
-            ErrorCode::BadRequest,
-            format!("the body ended early ({e}); {received} bytes were kept, resume from {end}"),
-        ));
-    }
-    Ok(end)
-}
-
-async fn truncate(path: &std::path::Path, len: u64) {
-    if let Ok(f) = tokio::fs::OpenOptions::new().write(true).open(path).await
-        && let Err(e) = f.set_len(len).await
-    {
-        tracing::warn!(path = %path.display(), error = %e, "could not cut a staging file back");
-    }
 }
 
 fn offset_mismatch(sent: i64, current: i64) -> AppError {
@@ -472,32 +394,10 @@ fn is_offset_stream(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(OFFSET_CONTENT_TYPE))
 }
 
-fn parse_checksum(headers: &HeaderMap) -> Result<Option<[u8; 32]>, AppError> {
-    let Some(value) = header_str(headers, "Upload-Checksum")? else {
-        return Ok(None);
-    };
-    let (algo, digest) = value.trim().split_once(' ').unwrap_or((value, ""));
-    if !algo.eq_ignore_ascii_case("sha256") {
-        return Err(AppError::new(
-            ErrorCode::ChecksumAlgorithmUnsupported,
-            format!("checksum algorithm `{algo}` is not supported; use sha256"),
-        ));
-    }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(digest.trim())
-        .map_err(|_| {
-            AppError::new(
-                ErrorCode::BadRequest,
-                "Upload-Checksum: the digest is not base64",
-            )
-        })?;
-    let digest: [u8; 32] = bytes.try_into().map_err(|_| {
-        AppError::new(
-            ErrorCode::BadRequest,
-            "Upload-Checksum: a sha256 digest is 32 bytes",
-        )
-    })?;
-    Ok(Some(digest))
+fn parse_checksum(headers: &HeaderMap) -> Result<Option<uploads::Checksum>, AppError> {
+    header_str(headers, "Upload-Checksum")?
+        .map(uploads::Checksum::parse)
+        .transpose()
 }
 
 fn tus_response(status: StatusCode) -> HttpResponseBuilder {
@@ -507,30 +407,60 @@ fn tus_response(status: StatusCode) -> HttpResponseBuilder {
     res
 }
 
-/// Errors too carry `Tus-Resumable` (and the tus version on 412), as the protocol asks.
-fn respond(result: Result<HttpResponse, AppError>) -> HttpResponse {
-    match result {
-        Ok(res) => res,
-        Err(e) => {
-            let mut res = e.error_response();
-            let h = res.headers_mut();
+/// An error of the tus endpoints: a problem+json answer that also carries `Tus-Resumable` (and
+/// the tus version on 412), as the protocol asks.
+#[derive(Debug)]
+pub struct TusError(AppError);
+
+impl From<AppError> for TusError {
+    fn from(e: AppError) -> Self {
+        Self(e)
+    }
+}
+
+impl std::fmt::Display for TusError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl ResponseError for TusError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = self.0.error_response();
+        let h = res.headers_mut();
+        h.insert(
+            header::HeaderName::from_static("tus-resumable"),
+            HeaderValue::from_static(TUS_VERSION),
+        );
+        h.insert(
+            header::HeaderName::from_static("access-control-expose-headers"),
+            HeaderValue::from_static(EXPOSE),
+        );
+        if self.0.code == ErrorCode::TusVersionUnsupported {
             h.insert(
-                header::HeaderName::from_static("tus-resumable"),
+                header::HeaderName::from_static("tus-version"),
                 HeaderValue::from_static(TUS_VERSION),
             );
-            h.insert(
-                header::HeaderName::from_static("access-control-expose-headers"),
-                HeaderValue::from_static(EXPOSE),
-            );
-            if e.code == ErrorCode::TusVersionUnsupported {
-                h.insert(
-                    header::HeaderName::from_static("tus-version"),
-                    HeaderValue::from_static(TUS_VERSION),
-                );
-            }
-            res
         }
+        res
     }
+}
+
+/// Runs a request that writes to an upload as a task of its own, so it ends the same way however
+/// the connection ends: a client that resets mid-body drops this handler, not the write, and the
+/// bytes that arrived are committed and the upload's lock released.
+async fn detached<F>(work: F) -> Result<HttpResponse, TusError>
+where
+    F: std::future::Future<Output = Result<HttpResponse, AppError>> + 'static,
+{
+    actix_web::rt::spawn(work)
+        .await
+        .map_err(AppError::internal)?
+        .map_err(TusError)
 }
 
 /// A photo is stored: synced actions that were waiting for it go ahead now. The upload itself has

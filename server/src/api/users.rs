@@ -76,7 +76,7 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<NewUser>,
+    body: super::text::Json<NewUser>,
 ) -> Result<HttpResponse, AppError> {
     let input = body.into_inner();
     let policy = state.password_policy();

@@ -37,6 +37,7 @@ pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     kid: String,
+    photo_links: super::photo_links::PhotoLinkKey,
 }
 
 impl JwtKeys {
@@ -46,6 +47,7 @@ impl JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             kid,
+            photo_links: super::photo_links::PhotoLinkKey::derive(secret),
         }
     }
 
@@ -75,6 +77,11 @@ impl JwtKeys {
         write_private(&path, &secret)?;
         tracing::info!(path = %path.display(), "generated a new token signing key");
         Ok(Self::from_secret(secret.as_bytes()))
+    }
+
+    /// The key of signed photo URLs, derived from this secret.
+    pub fn photo_links(&self) -> &super::photo_links::PhotoLinkKey {
+        &self.photo_links
     }
 
     pub fn kid(&self) -> &str {

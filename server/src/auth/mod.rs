@@ -3,5 +3,6 @@
 
 pub mod jwt;
 pub mod password;
+pub mod photo_links;
 pub mod rate_limit;
 pub mod refresh;

@@ -46,6 +46,14 @@ pub fn reserve(conn: &mut DbConnection, count: i64) -> QueryResult<i64> {
         .get_result(conn)
 }
 
+/// Takes the counter row's lock (PostgreSQL) without changing it: the first lock of every write
+/// transaction (`write_transaction`), held until it ends.
+pub fn lock_feed(conn: &mut DbConnection) -> QueryResult<()> {
+    diesel::sql_query("SELECT value FROM change_counter WHERE id = 1 FOR UPDATE")
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// Appends entries for issues inserted in this transaction (new: no unit they left), in order.
 pub fn record_new_issues(conn: &mut DbConnection, issues: &[IssueRow]) -> QueryResult<()> {
     if issues.is_empty() {

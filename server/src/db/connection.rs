@@ -93,8 +93,9 @@ impl Db {
         let backend = match target {
             DatabaseTarget::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)?;
+                    create_private_dir(dir)?;
                 }
+                create_private_file(path)?;
                 Backend::Sqlite
             }
             DatabaseTarget::Postgres(_) => Backend::Postgres,
@@ -154,6 +155,33 @@ impl Db {
         .map_err(AppError::internal)?
     }
 
+    /// Does the database answer `SELECT 1` within `limit`? For readiness probes, which must not
+    /// wait the pool's full acquire timeout during an outage.
+    pub async fn ping(&self, limit: Duration) -> Result<(), AppError> {
+        let db = self.clone();
+        let unavailable = |source: Option<anyhow::Error>| {
+            let mut err = AppError::new(
+                ErrorCode::DatabaseUnavailable,
+                "the database does not answer",
+            );
+            err.source = source;
+            err
+        };
+        let probe = tokio::task::spawn_blocking(move || {
+            let mut conn = db
+                .pool
+                .get_timeout(limit)
+                .map_err(|e| unavailable(Some(e.into())))?;
+            conn.batch_execute("SELECT 1")
+                .map_err(|e| unavailable(Some(e.into())))
+        });
+        match tokio::time::timeout(limit, probe).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(join)) => Err(AppError::internal(join)),
+            Err(_) => Err(unavailable(None)),
+        }
+    }
+
     /// (connections open, of which idle) for the metrics endpoint.
     pub fn pool_state(&self) -> (u32, u32) {
         let s = self.pool.state();
@@ -161,9 +189,41 @@ impl Db {
     }
 }
 
+/// Creates `dir` (and missing parents) readable by the owner only (0700): it holds password
+/// hashes, phone numbers and complaints. An existing directory is left as the operator set it.
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Creates the SQLite file empty with mode 0600 before SQLite opens it (SQLite gives its `-wal`
+/// and `-shm` files the database file's mode). An existing file is left alone.
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// A transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: it takes the write lock up
 /// front, so two writers queue on busy_timeout instead of one failing with SQLITE_BUSY when it
-/// upgrades from a read. On PostgreSQL it is an ordinary transaction.
+/// upgrades from a read. On PostgreSQL it takes the change feed's counter row lock first: every
+/// writer of synced data needs that lock until commit anyway, and taking it before any other row
+/// (ledger counters, issues, devices) makes one lock order everywhere, so writers queue instead of
+/// deadlocking, and each reads what the one before it committed (no lost version checks).
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -174,7 +234,15 @@ where
         DbConnection::Sqlite(c) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
         }
-        DbConnection::Postgres(_) => Manager::begin_transaction(conn)?,
+        DbConnection::Postgres(_) => {
+            Manager::begin_transaction(conn)?;
+            if let Err(e) = super::changes::lock_feed(conn) {
+                if let Err(rollback) = Manager::rollback_transaction(conn) {
+                    tracing::error!(error = %rollback, "rollback failed");
+                }
+                return Err(e.into());
+            }
+        }
     }
     match work(conn) {
         Ok(value) => {

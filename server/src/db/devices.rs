@@ -68,6 +68,21 @@ pub fn record_push(
         .map(|_| ())
 }
 
+/// After a restore: every device's next push says where it stands (`domain::sync::push`).
+pub fn mark_restored(conn: &mut DbConnection, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(d::devices.filter(d::revoked_at.is_null()))
+        .set(d::restored_at.eq(at))
+        .execute(conn)
+}
+
+/// The device has pushed since the restore.
+pub fn clear_restored(conn: &mut DbConnection, id: &DeviceId) -> QueryResult<()> {
+    diesel::update(d::devices.find(id))
+        .set(d::restored_at.eq(None::<NaiveDateTime>))
+        .execute(conn)
+        .map(|_| ())
+}
+
 pub fn set_last_seq(conn: &mut DbConnection, id: &DeviceId, last_seq: i64) -> QueryResult<()> {
     diesel::update(d::devices.find(id))
         .set(d::last_seq.eq(last_seq))

@@ -2,20 +2,28 @@
 //! queries. No HTTP types here and no business rules: callers decide, this module reads and writes.
 
 pub mod categories;
+pub mod category_aliases;
 pub mod changes;
 pub mod checkpoint;
 pub mod connection;
+pub mod console_sessions;
 pub mod devices;
+pub mod documents;
+pub mod imports;
 pub mod inspections;
+pub mod issue_figures;
 pub mod issues;
 pub mod ledger_numbers;
 pub mod migrate;
 pub mod models;
 pub mod org_units;
 pub mod photos;
+pub mod place_changes;
 pub mod refresh_tokens;
+pub mod relocate;
 pub mod schedules;
 pub mod schema;
+pub mod scope_resets;
 pub mod stamp;
 pub mod sync;
 pub mod templates;

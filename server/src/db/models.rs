@@ -110,6 +110,8 @@ pub struct IssueRow {
     pub closed_at: Option<Stamp>,
     pub created_at: Stamp,
     pub updated_at: Stamp,
+    /// The office day the progress clock last started (签收, 续报, 退回): see the lights.
+    pub progress_on: Option<NaiveDate>,
 }
 
 /// One step of an issue's history. Insert-only: the database refuses updates and deletes.
@@ -145,6 +147,8 @@ pub struct DeviceRow {
     pub last_seq: i64,
     pub clock_skew_ms: Option<i64>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// When the database was restored from a backup, until the device's next push rebases it.
+    pub restored_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -77,3 +77,10 @@ pub fn county_among(conn: &mut DbConnection, ids: &[OrgUnitId]) -> QueryResult<O
         .first(conn)
         .optional()
 }
+
+/// Gives a place a new name.
+pub fn rename(conn: &mut DbConnection, id: &OrgUnitId, name: &str) -> QueryResult<usize> {
+    diesel::update(ou::org_units.find(id))
+        .set(ou::name.eq(name))
+        .execute(conn)
+}

@@ -190,11 +190,76 @@ pub fn is_uploader(conn: &mut DbConnection, sha256: &str, user: &UserId) -> Quer
     .get_result(conn)
 }
 
-/// Photos whose perceptual hash equals `phash` exactly (near-duplicates need a Hamming distance,
-/// computed by the caller over candidates).
-pub fn photos_with_phash(conn: &mut DbConnection, phash: &str) -> QueryResult<Vec<PhotoRow>> {
+/// Stores what the near-duplicate search reads for a photo with hash `h`: its four 16-bit bands
+/// (`media::phash::bands`) and the hash as a number (`media::phash::stored`), the indexed columns.
+pub fn set_phash_index(conn: &mut DbConnection, sha256: &str, h: u64) -> QueryResult<()> {
+    let bands = crate::media::phash::bands(h);
+    diesel::update(photos::table.find(sha256))
+        .set((
+            photos::phash_band0.eq(bands[0]),
+            photos::phash_band1.eq(bands[1]),
+            photos::phash_band2.eq(bands[2]),
+            photos::phash_band3.eq(bands[3]),
+            photos::phash_bits.eq(crate::media::phash::stored(h)),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The stored hashes (`photos.phash_bits`) with at least one band among `candidates` (one list
+/// per band, from `media::phash::band_candidates`; an empty list is not searched): a superset of
+/// the near-duplicates, read from the band indexes alone (each also holds the hash), never by
+/// scanning photos. The caller checks the full distance, then asks [`photos_with_phashes`] for
+/// the few that match. A hash found through two bands is returned twice.
+pub fn phashes_sharing_a_band(
+    conn: &mut DbConnection,
+    candidates: &[Vec<i32>; 4],
+) -> QueryResult<Vec<i64>> {
+    let mut found = Vec::new();
+    for (band, values) in candidates.iter().enumerate() {
+        if values.is_empty() {
+            continue;
+        }
+        // One query per band: each is an index-only range scan on both backends.
+        let query = photos::table.select(photos::phash_bits.assume_not_null());
+        let rows: Vec<i64> = match band {
+            0 => query
+                .filter(photos::phash_band0.eq_any(values))
+                .load(conn)?,
+            1 => query
+                .filter(photos::phash_band1.eq_any(values))
+                .load(conn)?,
+            2 => query
+                .filter(photos::phash_band2.eq_any(values))
+                .load(conn)?,
+            _ => query
+                .filter(photos::phash_band3.eq_any(values))
+                .load(conn)?,
+        };
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// SHA-256 of the photos whose hash is one of `phashes`.
+pub fn photos_with_phashes(
+    conn: &mut DbConnection,
+    phashes: &[String],
+) -> QueryResult<Vec<String>> {
+    if phashes.is_empty() {
+        return Ok(Vec::new());
+    }
     photos::table
-        .filter(photos::phash.eq(phash))
-        .select(PhotoRow::as_select())
+        .filter(photos::phash.eq_any(phashes))
+        .select(photos::sha256)
         .load(conn)
+}
+
+/// For the metrics scrape: uploads begun and not completed (abandoned ones count until the
+/// clean-up deletes them).
+pub fn uploads_in_progress(conn: &mut DbConnection) -> QueryResult<i64> {
+    super::schema::uploads::table
+        .filter(super::schema::uploads::completed_at.is_null())
+        .count()
+        .get_result(conn)
 }

@@ -103,6 +103,7 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        progress_on -> Nullable<Date>,
     }
 }
 
@@ -137,6 +138,7 @@ diesel::table! {
         last_seq -> BigInt,
         clock_skew_ms -> Nullable<BigInt>,
         revoked_at -> Nullable<Timestamp>,
+        restored_at -> Nullable<Timestamp>,
     }
 }
 
@@ -160,6 +162,15 @@ diesel::table! {
         status -> Text,
         mutation -> Nullable<Text>,
         received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_skipped (device_id, first_seq) {
+        device_id -> Text,
+        first_seq -> BigInt,
+        last_seq -> BigInt,
+        released_at -> Timestamp,
     }
 }
 
@@ -243,6 +254,11 @@ diesel::table! {
         thumbnails -> Text,
         uploaded_by -> Text,
         created_at -> Timestamp,
+        phash_band0 -> Nullable<Integer>,
+        phash_band1 -> Nullable<Integer>,
+        phash_band2 -> Nullable<Integer>,
+        phash_band3 -> Nullable<Integer>,
+        phash_bits -> Nullable<BigInt>,
     }
 }
 
@@ -388,11 +404,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    issue_imports (id) {
+        id -> Text,
+        list_key -> Text,
+        file_name -> Text,
+        file_sha256 -> Text,
+        place_path -> Text,
+        imported_by -> Text,
+        imported_at -> Timestamp,
+        row_count -> Integer,
+        created -> Integer,
+        updated -> Integer,
+        skipped -> Integer,
+        undone_at -> Nullable<Timestamp>,
+        undone_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    issue_import_rows (list_key, row_key) {
+        list_key -> Text,
+        row_key -> Text,
+        issue_id -> Text,
+        created_by -> Text,
+        last_import_id -> Text,
+        content_sha256 -> Text,
+        issue_version -> Integer,
+    }
+}
+
+diesel::table! {
+    issue_photos (issue_id, photo_sha256) {
+        issue_id -> Text,
+        photo_sha256 -> Text,
+    }
+}
+
 diesel::joinable!(role_assignments -> users (user_id));
 diesel::joinable!(issue_events -> issues (issue_id));
 diesel::joinable!(role_assignments -> org_units (org_unit_id));
+diesel::table! {
+    console_sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        ended_reason -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(uploads -> users (user_id));
+diesel::joinable!(console_sessions -> users (user_id));
 diesel::joinable!(photo_attachments -> photos (photo_sha256));
 diesel::joinable!(checklist_template_versions -> checklist_templates (template_id));
 diesel::joinable!(inspection_results -> inspections (inspection_id));
@@ -424,6 +492,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspection_conflicts,
     inspection_schedules,
     deductions,
+    sync_skipped,
+    issue_photos,
+    console_sessions,
 );
 
 diesel::table! {
@@ -432,3 +503,58 @@ diesel::table! {
         epoch -> Text,
     }
 }
+
+diesel::table! {
+    place_changes (id) {
+        id -> Text,
+        org_unit_id -> Text,
+        kind -> Text,
+        data -> Text,
+        actor_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    document_counters (office_id, year) {
+        office_id -> Text,
+        year -> Integer,
+        last_value -> Integer,
+    }
+}
+
+diesel::table! {
+    official_documents (id) {
+        id -> Text,
+        kind -> Text,
+        subject -> Text,
+        office_id -> Text,
+        year -> Integer,
+        seq -> Integer,
+        number -> Text,
+        issued_on -> Date,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    category_aliases (id) {
+        id -> Text,
+        county_id -> Nullable<Text>,
+        alias -> Text,
+        category_code -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scope_resets (user_id) {
+        user_id -> Text,
+        stamp -> Text,
+        reset_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(category_aliases, org_units);

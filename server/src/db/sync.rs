@@ -3,7 +3,7 @@
 use super::connection::{DbBackend, DbConnection};
 use super::issues::subtree_bounds;
 use super::models::{ConflictRow, SyncMutationRow};
-use super::schema::{sync_backlog, sync_conflicts, sync_mutations};
+use super::schema::{sync_backlog, sync_conflicts, sync_mutations, sync_skipped};
 use crate::ids::{ConflictId, DeviceId, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -217,6 +217,18 @@ pub fn remove_backlog(conn: &mut DbConnection, device: &DeviceId, seq: i64) -> Q
         .map(|_| ())
 }
 
+/// The devices with at least one held mutation (a backlog waiting for a missing earlier one),
+/// at most `limit`.
+pub fn held_devices(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<DeviceId>> {
+    sync_backlog::table
+        .filter(sync_backlog::status.eq(HELD))
+        .select(sync_backlog::device_id)
+        .distinct()
+        .order(sync_backlog::device_id)
+        .limit(limit)
+        .load(conn)
+}
+
 /// Every held sequence number of a device, ascending.
 pub fn held_seqs(conn: &mut DbConnection, device: &DeviceId) -> QueryResult<Vec<i64>> {
     backlog_seqs(conn, device, HELD)
@@ -240,6 +252,45 @@ pub fn mark_skipped(
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Skips the numbers `first..=last` of a device (a supervisor released the gap): one row,
+/// however wide the gap.
+pub fn skip_range(
+    conn: &mut DbConnection,
+    device: &DeviceId,
+    first: i64,
+    last: i64,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(sync_skipped::table)
+        .values((
+            sync_skipped::device_id.eq(device),
+            sync_skipped::first_seq.eq(first),
+            sync_skipped::last_seq.eq(last),
+            sync_skipped::released_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Was `seq` released as skipped and has no mutation been recorded at it since (so one arriving
+/// now is applied late)?
+pub fn is_skipped(conn: &mut DbConnection, device: &DeviceId, seq: i64) -> QueryResult<bool> {
+    let in_range: i64 = sync_skipped::table
+        .filter(
+            sync_skipped::device_id
+                .eq(device)
+                .and(sync_skipped::first_seq.le(seq))
+                .and(sync_skipped::last_seq.ge(seq)),
+        )
+        .count()
+        .get_result(conn)?;
+    // Releases before ranges existed left one backlog row per number.
+    if in_range == 0 && backlog_status(conn, device, seq)?.as_deref() != Some("skipped") {
+        return Ok(false);
+    }
+    Ok(mutation_at(conn, device, seq)?.is_none())
 }
 
 /// (device, seq, status, received_at) of every backlog entry.
@@ -322,4 +373,14 @@ pub fn resolve_conflict(
     ))
     .execute(conn)?;
     Ok(n == 1)
+}
+
+/// For the metrics scrape: mutations held behind a sequence gap, and unresolved conflicts.
+pub fn backlog_and_open_conflicts(conn: &mut DbConnection) -> QueryResult<(i64, i64)> {
+    let held = sync_backlog::table.count().get_result(conn)?;
+    let open = sync_conflicts::table
+        .filter(sync_conflicts::resolved_at.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok((held, open))
 }

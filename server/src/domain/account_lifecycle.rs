@@ -112,6 +112,7 @@ pub fn set_active(
         users::set_active(conn, &row.id, active, now)?;
         if !active {
             refresh_tokens::revoke_user(conn, &row.id, now, "account_disabled")?;
+            crate::db::console_sessions::end_user(conn, &row.id, now, "account_disabled")?;
         }
         Ok(())
     })?;
@@ -233,6 +234,7 @@ pub fn set_password(
         let now = super::now();
         users::set_password(conn, &row.id, &hash, now)?;
         refresh_tokens::revoke_user(conn, &row.id, now, "password_reset")?;
+        crate::db::console_sessions::end_user(conn, &row.id, now, "password_reset")?;
         Ok(())
     })
 }

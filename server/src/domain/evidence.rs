@@ -11,6 +11,7 @@ use crate::db::photos::{self as q, PhotoRow};
 use crate::db::{DbConnection, issues};
 use crate::error::{AppError, ErrorCode};
 use crate::ids::IssueId;
+use crate::media;
 use chrono::{Duration, FixedOffset, NaiveDateTime};
 use closeout_sync_protocol::evidence::{BlockingFlag, FlagSet, GateRefusal, ReviewedPhoto, gate};
 use closeout_sync_protocol::geo::{LatLon, haversine_m};
@@ -27,10 +28,12 @@ pub struct EvidencePolicy {
     pub before_report_hours: i64,
     /// The phone's clock and the camera's differing by more than this is flagged.
     pub clock_hours: i64,
-    /// The offices' UTC offset, for camera times written without a zone.
-    pub utc_offset_hours: i32,
+    /// The offices' time zone, for camera times written without a zone.
+    pub zone: crate::zone::OfficeZone,
     /// Flags on after-photos that block `approve` unless overridden with a reason.
     pub blocking: FlagSet,
+    /// Perceptual hashes at most this many bits apart are the same picture.
+    pub near_duplicate_bits: u32,
 }
 
 impl Default for EvidencePolicy {
@@ -45,12 +48,13 @@ impl EvidencePolicy {
             max_distance_m: s.evidence.max_distance_m,
             before_report_hours: s.evidence.before_report_hours,
             clock_hours: s.evidence.clock_hours,
-            utc_offset_hours: s.ledger.utc_offset_hours,
+            zone: s.ledger.zone(),
             // Checked when the settings were loaded.
             blocking: s
                 .evidence
                 .blocking()
                 .unwrap_or_else(|_| FlagSet::default_blocking()),
+            near_duplicate_bits: s.evidence.near_duplicate_bits,
         }
     }
 }
@@ -59,7 +63,7 @@ impl EvidencePolicy {
 pub struct EvidenceFlag {
     /// `pending`, `no_exif`, `exif_unreadable`, `damaged`, `far_from_issue`,
     /// `taken_before_report`, `taken_before_assignment`, `clock_mismatch`, `reused`,
-    /// `before_equals_after`.
+    /// `before_equals_after`, `no_capture_time`.
     pub code: &'static str,
     pub message_zh: &'static str,
     #[schema(value_type = Object)]
@@ -102,20 +106,61 @@ fn role_of(event: &IssueEventRow) -> &'static str {
 }
 
 /// The camera's time in UTC: its own offset when EXIF gave one, else the offices'.
-fn taken_utc(photo: &PhotoRow, default_offset_hours: i32) -> Option<NaiveDateTime> {
+fn taken_utc(photo: &PhotoRow, zone: crate::zone::OfficeZone) -> Option<NaiveDateTime> {
     let taken = photo.taken_at?;
-    let offset = photo
-        .taken_at_offset
-        .as_deref()
-        .and_then(|o| o.parse::<FixedOffset>().ok())
-        .map_or(i64::from(default_offset_hours) * 3600, |o| {
-            i64::from(o.local_minus_utc())
-        });
-    Some(taken - Duration::seconds(offset))
+    Some(
+        match photo
+            .taken_at_offset
+            .as_deref()
+            .and_then(|o| o.parse::<FixedOffset>().ok())
+        {
+            Some(o) => taken - Duration::seconds(i64::from(o.local_minus_utc())),
+            None => zone.to_utc(taken),
+        },
+    )
 }
 
 fn hours(d: Duration) -> f64 {
     (d.num_minutes() as f64 / 60.0 * 10.0).round() / 10.0
+}
+
+/// A photo's perceptual hash as a number, if it carries enough information to be matched.
+fn matchable(photo: &PhotoRow) -> Option<u64> {
+    photo
+        .phash
+        .as_deref()
+        .filter(|h| media::phash::informative(h))
+        .and_then(media::phash::parse)
+}
+
+/// Other photos whose perceptual hash is within `max_bits` of `photo`'s, found through the
+/// indexed hash bands (never a scan of every photo; `media::phash::band_radii` says which band
+/// values are read, docs/photos.md how).
+pub fn near_duplicates(
+    conn: &mut DbConnection,
+    photo: &PhotoRow,
+    max_bits: u32,
+) -> Result<Vec<String>, AppError> {
+    let Some(mine) = matchable(photo) else {
+        return Ok(Vec::new());
+    };
+    let candidates = media::phash::band_candidates(mine, max_bits);
+    let mut near: Vec<u64> = q::phashes_sharing_a_band(conn, &candidates)?
+        .into_iter()
+        .map(media::phash::from_stored)
+        .filter(|h| media::phash::distance(mine, *h) <= max_bits)
+        .collect();
+    near.sort_unstable();
+    near.dedup();
+    let near: Vec<String> = near
+        .into_iter()
+        .map(|h| format!("{h:016x}"))
+        .filter(|h| media::phash::informative(h))
+        .collect();
+    Ok(q::photos_with_phashes(conn, &near)?
+        .into_iter()
+        .filter(|sha| *sha != photo.sha256)
+        .collect())
 }
 
 /// Issues (other than `this`) a photo was uploaded for.
@@ -124,10 +169,16 @@ fn other_issues(
     sha: &str,
     this: &IssueId,
 ) -> Result<BTreeSet<String>, AppError> {
+    // Uploaded for another issue, or named in another issue's history (an upload without an
+    // owner, named by two reports, is reused all the same).
+    let named = issues::issues_naming_photo(conn, sha)?
+        .into_iter()
+        .map(|i| i.as_str().to_owned());
     Ok(q::attachments_of(conn, sha)?
         .into_iter()
         .filter(|a| a.owner_kind.as_deref() == Some("issue"))
         .filter_map(|a| a.owner_id)
+        .chain(named)
         .filter(|owner| owner != this.as_str())
         .collect())
 }
@@ -203,8 +254,8 @@ pub fn evaluate_issue(
     let id = &issue.id;
     let events = issues::events_of(conn, id)?;
     let mut photos = Vec::new();
-    // (sha or phash) → roles it appears in on this issue
-    let mut seen_as: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
+    // (role, sha256, matchable perceptual hash) of every arrived photo, for before_equals_after.
+    let mut pictures: Vec<(&'static str, String, Option<u64>)> = Vec::new();
     for event in &events {
         let shas: Vec<String> = serde_json::from_str(&event.photos).map_err(AppError::internal)?;
         for sha in shas {
@@ -214,13 +265,7 @@ pub fn evaluate_issue(
             match &row {
                 None => flags.push(flag("pending", "照片尚未上传到服务器", json!({}))),
                 Some(photo) => {
-                    seen_as.entry(sha.clone()).or_default().insert(role);
-                    if let Some(p) = &photo.phash {
-                        seen_as
-                            .entry(format!("phash:{p}"))
-                            .or_default()
-                            .insert(role);
-                    }
+                    pictures.push((role, sha.clone(), matchable(photo)));
                     let stored: Vec<String> =
                         serde_json::from_str(&photo.flags).unwrap_or_default();
                     for (code, zh) in [
@@ -249,7 +294,16 @@ pub fn evaluate_issue(
                             flags.push(flag("far_from_issue", "拍摄位置与问题位置相距过远", json!({ "distance_m": d.round(), "limit_m": policy.max_distance_m })));
                         }
                     }
-                    if let Some(taken) = taken_utc(photo, policy.utc_offset_hours) {
+                    if role == "after" && photo.taken_at.is_none() {
+                        // Neither EXIF nor XMP says when it was taken: the time checks cannot
+                        // judge it, which the supervisor should know rather than see it pass.
+                        flags.push(flag(
+                            "no_capture_time",
+                            "整改后照片没有拍摄时间，无法核对是否拍摄于交办之后",
+                            json!({}),
+                        ));
+                    }
+                    if let Some(taken) = taken_utc(photo, policy.zone) {
                         let reported = event.device_time.unwrap_or(event.server_time).0;
                         if role == "before"
                             && taken < reported - Duration::hours(policy.before_report_hours)
@@ -286,13 +340,8 @@ pub fn evaluate_issue(
                         }
                     }
                     let mut others = other_issues(conn, &sha, id)?;
-                    if let Some(p) = &photo.phash {
-                        for twin in q::photos_with_phash(conn, p)?
-                            .into_iter()
-                            .filter(|t| t.sha256 != sha)
-                        {
-                            others.extend(other_issues(conn, &twin.sha256, id)?);
-                        }
+                    for twin in near_duplicates(conn, photo, policy.near_duplicate_bits)? {
+                        others.extend(other_issues(conn, &twin, id)?);
                     }
                     if !others.is_empty() {
                         flags.push(flag(
@@ -312,19 +361,23 @@ pub fn evaluate_issue(
             });
         }
     }
-    // The same picture as both before and after.
+    // The same picture (same bytes, or hashes within the threshold) as both before and after.
     for check in photos.iter_mut() {
-        let phash = q::find_photo(conn, &check.sha256)?.and_then(|p| p.phash);
-        let keys = [
-            Some(check.sha256.clone()),
-            phash.map(|p| format!("phash:{p}")),
-        ];
-        let both = keys.iter().flatten().any(|k| {
-            seen_as
-                .get(k)
-                .is_some_and(|r| r.contains("before") && r.contains("after"))
+        let opposite = match check.role {
+            "before" => "after",
+            "after" => "before",
+            _ => continue,
+        };
+        let Some((_, _, mine)) = pictures.iter().find(|(_, s, _)| *s == check.sha256) else {
+            continue;
+        };
+        let both = pictures.iter().any(|(role, sha, theirs)| {
+            *role == opposite
+                && (*sha == check.sha256
+                    || matches!((mine, theirs), (Some(a), Some(b))
+                        if media::phash::distance(*a, *b) <= policy.near_duplicate_bits))
         });
-        if both && check.role != "progress" {
+        if both {
             check.flags.push(flag(
                 "before_equals_after",
                 "整改前后使用了相同的照片",

@@ -29,6 +29,11 @@ pub struct PhotoService {
     busy: Mutex<HashSet<UploadId>>,
     processing: ProcessingPool,
     storing: tokio::sync::Semaphore,
+    /// `photos.decode_pixel_budget` as permits (one per pixel, at most `u32::MAX`).
+    decoding: tokio::sync::Semaphore,
+    decode_budget: u32,
+    /// `photos.signed_url_ttl_secs` (1 to 3600).
+    pub signed_url_ttl_secs: i64,
 }
 
 /// Held while a request writes to an upload; other requests for it get 423 meanwhile.
@@ -53,6 +58,11 @@ impl PhotoService {
         let workers = p
             .processing_concurrency
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        anyhow::ensure!(
+            (1..=crate::auth::photo_links::MAX_TTL_SECS).contains(&p.signed_url_ttl_secs),
+            "photos.signed_url_ttl_secs must be between 1 and 3600"
+        );
+        let decode_budget = u32::try_from(p.decode_pixel_budget.max(1)).unwrap_or(u32::MAX);
         Ok(Self {
             store: PhotoStore::from_settings(settings)?,
             staging_dir,
@@ -64,10 +74,14 @@ impl PhotoService {
                 max_bytes: p.max_bytes,
                 user_quota_bytes: p.user_quota_bytes,
                 expiry_secs: p.upload_expiry_secs,
+                body_timeout: std::time::Duration::from_millis(p.upload_body_timeout_ms),
             },
             busy: Mutex::new(HashSet::new()),
             processing: ProcessingPool::new(workers)?,
             storing: tokio::sync::Semaphore::new(4 * workers.max(1)),
+            decoding: tokio::sync::Semaphore::new(decode_budget as usize),
+            decode_budget,
+            signed_url_ttl_secs: p.signed_url_ttl_secs,
         })
     }
 
@@ -164,15 +178,21 @@ impl PhotoService {
         staging: &Path,
         sha256: String,
     ) -> Result<PhotoRow, AppError> {
-        let processed = {
-            // Decoding is CPU and memory: at most `processing_concurrency` at once, on the
-            // pool's own threads.
-            let path = staging.to_path_buf();
-            let (limits, sizes) = (self.limits, self.thumbnail_sizes.clone());
-            self.processing
-                .run(move || media::process(&path, limits, &sizes))
-                .await
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("photo processing stopped")))?
+        let processed = match self.decode_admission(staging).await {
+            Err(rejection) => Err(rejection),
+            Ok((preview, _pixels_held)) => {
+                // Decoding is CPU and memory: at most `processing_concurrency` at once, on the
+                // pool's own threads, and at most `decode_pixel_budget` pixels at once (the
+                // permit `_pixels_held` lives until the decode is over).
+                let path = staging.to_path_buf();
+                let (limits, sizes) = (self.limits, self.thumbnail_sizes.clone());
+                self.processing
+                    .run(move || media::process_with(&path, limits, &sizes, preview))
+                    .await
+                    .ok_or_else(|| {
+                        AppError::internal(anyhow::anyhow!("photo processing stopped"))
+                    })?
+            }
         };
         let processed = match processed {
             Ok(p) => p,
@@ -231,12 +251,52 @@ impl PhotoService {
             uploaded_by: upload.user_id.clone(),
             created_at: super::now(),
         };
+        let hash = row.phash.as_deref().and_then(media::phash::parse);
         db.run(move |conn| {
-            q::insert_photo_if_absent(conn, &row)?;
-            // The row that won (ours, or an identical one finished at the same moment).
-            q::find_photo(conn, &sha256)?.ok_or_else(|| AppError::not_found("photo"))
+            write_transaction(conn, |conn| {
+                if q::insert_photo_if_absent(conn, &row)?
+                    && let Some(hash) = hash
+                {
+                    q::set_phash_index(conn, &sha256, hash)?;
+                }
+                // The row that won (ours, or an identical one finished at the same moment).
+                q::find_photo(conn, &sha256)?.ok_or_else(|| AppError::not_found("photo"))
+            })
         })
         .await
+    }
+
+    /// Reads the header's size (no pixel decoded) and waits until that many pixels fit in the
+    /// decode budget. A photo larger than the whole budget is not decoded at all
+    /// ([`media::Preview::TooLarge`]); one over `max_pixels` is left for `process` to refuse.
+    /// The decode may allocate up to width × height pixels (a damaged JPEG is decoded at full
+    /// size by the lenient decoder, PNG and WebP always are), so that is what it is charged.
+    async fn decode_admission(
+        &self,
+        staging: &Path,
+    ) -> Result<(media::Preview, Option<tokio::sync::SemaphorePermit<'_>>), Rejection> {
+        let path = staging.to_path_buf();
+        let (_, dims) = tokio::task::spawn_blocking(move || media::header(&path))
+            .await
+            .map_err(|e| Rejection::Io(std::io::Error::other(e)))??;
+        let pixels = dims.map(|(w, h)| u64::from(w) * u64::from(h));
+        if pixels.is_some_and(|p| p > self.limits.max_pixels) {
+            return Ok((media::Preview::Make, None)); // refused by `process` before decoding
+        }
+        let cost = match pixels {
+            Some(p) if p > u64::from(self.decode_budget) => {
+                return Ok((media::Preview::TooLarge, None));
+            }
+            Some(p) => u32::try_from(p).unwrap_or(u32::MAX).max(1),
+            // No size in the header (a HEIF without `ispe`): charged the whole budget.
+            None => self.decode_budget,
+        };
+        let permit = self
+            .decoding
+            .acquire_many(cost)
+            .await
+            .map_err(|e| Rejection::Io(std::io::Error::other(e)))?;
+        Ok((media::Preview::Make, Some(permit)))
     }
 
     async fn discard(&self, db: &Db, id: &UploadId) {
@@ -288,8 +348,9 @@ fn remove_file_quietly(path: &Path) {
 
 /// May the caller read this photo? The ONE place this is decided.
 ///
-/// For now: whoever uploaded these bytes, and anyone holding a role anywhere (on the whole
-/// system or on any place). Everyone else gets 404, as if the photo did not exist.
+/// Whoever uploaded these bytes; whoever may see an issue whose history names the photo (its
+/// report, a submission, any step), or an issue or inspection it was uploaded for. Everyone else
+/// gets 404, as if the photo did not exist.
 pub fn can_read(
     conn: &mut DbConnection,
     caller: &Caller,
@@ -298,37 +359,55 @@ pub fn can_read(
     if q::is_uploader(conn, &photo.sha256, &caller.user_id)? {
         return Ok(());
     }
-    // Otherwise readable by whoever may see an issue the photo was uploaded for (by its place, or
-    // as the unit it is assigned to), or the inspection it was uploaded for (by its place).
-    // Attachments without an owner stay the uploader's.
-    for attachment in q::attachments_of(conn, &photo.sha256)? {
-        // An inspection's photos: whoever may see the inspection (by its place).
-        if let (Some("inspection"), Some(owner)) = (
-            attachment.owner_kind.as_deref(),
-            attachment.owner_id.as_deref(),
-        ) && let Ok(id) = uuid::Uuid::parse_str(owner)
-            && let Some(inspection) =
-                crate::db::inspections::find(conn, &crate::ids::InspectionId::from(id))?
-            && super::inspections::can_see(caller, &inspection)
-        {
+    // An issue that names the photo: whoever sees the issue sees its photos, however the photo
+    // was uploaded (without an owner, or for an issue still in a phone's outbox).
+    for issue in crate::db::issues::issues_naming_photo(conn, &photo.sha256)? {
+        if issue_visible(conn, caller, issue.as_str())? {
             return Ok(());
         }
-        let (Some("issue"), Some(owner)) = (
-            attachment.owner_kind.as_deref(),
-            attachment.owner_id.as_deref(),
-        ) else {
-            continue;
-        };
-        let Ok(id) = uuid::Uuid::parse_str(owner) else {
-            continue;
-        };
-        if let Some(issue) = crate::db::issues::find(conn, &crate::ids::IssueId::from(id))?
-            && super::issues::can_see(caller, &issue)
-        {
+    }
+    for attachment in q::attachments_of(conn, &photo.sha256)? {
+        if owner_visible(conn, caller, &attachment)? {
             return Ok(());
         }
     }
     Err(AppError::not_found("photo"))
+}
+
+/// Whether the caller may see the issue `id` (false for an unknown or malformed id).
+fn issue_visible(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<bool, AppError> {
+    let Ok(id) = uuid::Uuid::parse_str(id) else {
+        return Ok(false);
+    };
+    Ok(
+        crate::db::issues::find(conn, &crate::ids::IssueId::from(id))?
+            .is_some_and(|issue| super::issues::can_see(caller, &issue)),
+    )
+}
+
+/// Whether the caller may see the issue or inspection an upload was made for (false when the
+/// upload named no owner, or one the server does not know).
+fn owner_visible(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    attachment: &AttachmentRow,
+) -> Result<bool, AppError> {
+    let Some(owner) = attachment.owner_id.as_deref() else {
+        return Ok(false);
+    };
+    match attachment.owner_kind.as_deref() {
+        Some("issue") => issue_visible(conn, caller, owner),
+        Some("inspection") => {
+            let Ok(id) = uuid::Uuid::parse_str(owner) else {
+                return Ok(false);
+            };
+            Ok(
+                crate::db::inspections::find(conn, &crate::ids::InspectionId::from(id))?
+                    .is_some_and(|inspection| super::inspections::can_see(caller, &inspection)),
+            )
+        }
+        _ => Ok(false),
+    }
 }
 
 /// Finds a photo the caller may read, or 404.
@@ -341,6 +420,12 @@ pub fn find_readable(
         .ok_or_else(|| AppError::not_found("photo"))?;
     can_read(conn, caller, &photo)?;
     Ok(photo)
+}
+
+/// A photo opened by a signed link (`auth::photo_links`): the link was verified by the caller
+/// and stands for the read check made when the page that carries it was rendered.
+pub fn find_linked(conn: &mut DbConnection, sha256: &str) -> Result<PhotoRow, AppError> {
+    q::find_photo(conn, &sha256.to_ascii_lowercase())?.ok_or_else(|| AppError::not_found("photo"))
 }
 
 /// GPS position as the EXIF said (WGS-84), or converted for a Chinese map SDK.
@@ -390,13 +475,17 @@ pub struct PhotoMeta {
     pub orientation: Option<i32>,
     /// 64-bit perceptual hash (hex); near-identical photos differ in few bits.
     pub phash: Option<String>,
-    /// `exif_unreadable`, `no_exif`, `no_gps`, `damaged`, `no_thumbnail`.
+    /// `exif_unreadable`, `no_exif`, `no_gps`, `damaged`, `no_thumbnail`, `too_large_to_preview`.
     pub flags: Vec<String>,
     /// Thumbnail sizes available (long edge, px).
     pub thumbnails: Vec<u32>,
-    #[schema(value_type = String, format = Uuid)]
-    pub uploaded_by: UserId,
+    /// Who made the first of the uploads listed in `attachments` (null when the caller may see
+    /// none of them, e.g. a photo uploaded without an owner and named by an issue).
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub uploaded_by: Option<UserId>,
     pub created_at: NaiveDateTime,
+    /// The uploads of these bytes the caller may see: their own, and those made for an issue or
+    /// inspection they may see.
     pub attachments: Vec<PhotoAttachment>,
 }
 
@@ -410,9 +499,24 @@ pub enum Crs {
     Bd09,
 }
 
-pub fn meta(conn: &mut DbConnection, photo: PhotoRow, crs: Crs) -> Result<PhotoMeta, AppError> {
+/// What `/meta` answers to `caller` (who may read the photo). Of the uploads of these bytes it
+/// lists only the caller's own and those made for an issue or inspection the caller may see:
+/// another village's uploads (their issue ids, uploaders, file names) stay hidden.
+pub fn meta(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    photo: PhotoRow,
+    crs: Crs,
+) -> Result<PhotoMeta, AppError> {
     use closeout_sync_protocol::geo;
-    let attachments = q::attachments_of(conn, &photo.sha256)?
+    let mut visible = Vec::new();
+    for a in q::attachments_of(conn, &photo.sha256)? {
+        if a.uploaded_by == caller.user_id || owner_visible(conn, caller, &a)? {
+            visible.push(a);
+        }
+    }
+    let uploaded_by = visible.first().map(|a| a.uploaded_by.clone());
+    let attachments = visible
         .into_iter()
         .map(|a| PhotoAttachment {
             upload_id: a.id,
@@ -458,7 +562,7 @@ pub fn meta(conn: &mut DbConnection, photo: PhotoRow, crs: Crs) -> Result<PhotoM
         model: photo.model,
         orientation: photo.orientation,
         phash: photo.phash,
-        uploaded_by: photo.uploaded_by,
+        uploaded_by,
         created_at: photo.created_at,
         attachments,
     })

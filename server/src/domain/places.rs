@@ -155,6 +155,10 @@ pub struct OrgUnit {
     pub parent_id: Option<OrgUnitId>,
     pub depth: i32,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Retired in a 区划调整: it and its subtree take no new issues.
+    pub retired: bool,
+    /// Merged into this place (which took over its issues, roles and schedules).
+    pub merged_into: Option<OrgUnitId>,
 }
 
 impl TryFrom<OrgUnitRow> for OrgUnit {
@@ -175,6 +179,8 @@ impl TryFrom<OrgUnitRow> for OrgUnit {
             parent_id: row.parent_id,
             depth: row.depth,
             created_at: row.created_at.and_utc(),
+            retired: false,
+            merged_into: None,
         })
     }
 }
@@ -272,7 +278,31 @@ pub fn code_taken(code: &str) -> AppError {
 pub fn get(conn: &mut DbConnection, caller: &Caller, id: &OrgUnitId) -> Result<OrgUnit, AppError> {
     let row = org_units::find(conn, id)?.ok_or_else(|| AppError::not_found("org unit"))?;
     access::require_visible(caller, Place { path: &row.path }, "org unit")?;
-    OrgUnit::try_from(row)
+    let mut one = annotate(conn, vec![OrgUnit::try_from(row)?])?;
+    one.pop().ok_or_else(|| AppError::not_found("org unit"))
+}
+
+/// Fills in `retired` and `merged_into` from `place_changes` (one query).
+pub fn annotate(
+    conn: &mut DbConnection,
+    mut units: Vec<OrgUnit>,
+) -> Result<Vec<OrgUnit>, AppError> {
+    let ids: Vec<OrgUnitId> = units.iter().map(|u| u.id.clone()).collect();
+    let retired = crate::db::place_changes::retirements_among(conn, &ids)?;
+    for unit in &mut units {
+        if let Some(r) = retired.iter().find(|r| r.org_unit_id == unit.id) {
+            unit.retired = true;
+            unit.merged_into = serde_json::from_str::<serde_json::Value>(&r.data)
+                .ok()
+                .and_then(|d| {
+                    d["merged_into"]
+                        .as_str()
+                        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                })
+                .map(OrgUnitId::from);
+        }
+    }
+    Ok(units)
 }
 
 /// Places the caller can see (the subtrees of all their roles), optionally children of one parent.
@@ -285,10 +315,11 @@ pub fn list(
     if let Some(parent) = parent {
         get(conn, caller, parent)?;
     }
-    org_units::list_in_subtrees(conn, &caller.visible_subtrees(), parent, limit)?
+    let units = org_units::list_in_subtrees(conn, &caller.visible_subtrees(), parent, limit)?
         .into_iter()
         .map(OrgUnit::try_from)
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    annotate(conn, units)
 }
 
 #[cfg(test)]

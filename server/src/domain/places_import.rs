@@ -4,7 +4,7 @@
 //! `level`/`层级` (optional for 12-digit division codes, which imply it), `parent_code`/`上级代码`
 //! (optional: a division code implies its parent, the nearest ancestor present is used). Rows may
 //! come in any order. Codes already in the database are left as they are, so re-running an import
-//! is harmless. UTF-8 (with or without BOM) and GBK files, as Excel saves them, are both read.
+//! is harmless; `places_update` compares them instead (`org import --update`). UTF-8 (with or without BOM) and GBK files, as Excel saves them, are both read.
 
 use super::places::{
     NewOrgUnit, OrgLevel, ancestor_division_codes, new_row, validate_code, validate_name,
@@ -29,12 +29,12 @@ pub struct RowError {
     pub reason_zh: String,
 }
 
-struct ParsedRow {
-    row: usize,
-    code: String,
-    name: String,
-    level: OrgLevel,
-    parent_code: Option<String>,
+pub(super) struct ParsedRow {
+    pub row: usize,
+    pub code: String,
+    pub name: String,
+    pub level: OrgLevel,
+    pub parent_code: Option<String>,
 }
 
 const CODE: &[&str] = &["code", "区划代码", "代码", "编码", "单位代码"];
@@ -61,8 +61,18 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, AppError> {
 
 pub fn import_csv(conn: &mut DbConnection, bytes: &[u8]) -> Result<ImportReport, AppError> {
     let text = decode_text(bytes)?;
-    let (rows, mut errors) = parse(&text)?;
-    write_transaction(conn, |conn| {
+    let (rows, errors) = parse(&text)?;
+    write_transaction(conn, |conn| create_new(conn, rows, errors))
+}
+
+/// Inserts the rows whose codes are not in the database yet, parents before children, inside the
+/// caller's transaction; any bad row refuses the whole file.
+pub(super) fn create_new(
+    conn: &mut DbConnection,
+    rows: Vec<ParsedRow>,
+    mut errors: Vec<RowError>,
+) -> Result<ImportReport, AppError> {
+    {
         let mut known: HashMap<String, OrgUnitRow> = org_units::all_with_codes(conn)?
             .into_iter()
             .filter_map(|r| r.code.clone().map(|c| (c, r)))
@@ -130,7 +140,7 @@ pub fn import_csv(conn: &mut DbConnection, bytes: &[u8]) -> Result<ImportReport,
             created,
             already_present,
         })
-    })
+    }
 }
 
 enum Parent {
@@ -164,7 +174,7 @@ fn resolve_parent(
     }
 }
 
-fn parse(text: &str) -> Result<(Vec<ParsedRow>, Vec<RowError>), AppError> {
+pub(super) fn parse(text: &str) -> Result<(Vec<ParsedRow>, Vec<RowError>), AppError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
@@ -260,7 +270,7 @@ fn parse_level(code: &str, level: &str) -> Result<OrgLevel, AppError> {
     })
 }
 
-fn row_error(row: usize, reason: String, reason_zh: String) -> RowError {
+pub(super) fn row_error(row: usize, reason: String, reason_zh: String) -> RowError {
     RowError {
         row,
         reason,
@@ -268,7 +278,7 @@ fn row_error(row: usize, reason: String, reason_zh: String) -> RowError {
     }
 }
 
-fn rejected(errors: Vec<RowError>) -> AppError {
+pub(super) fn rejected(errors: Vec<RowError>) -> AppError {
     let n = errors.len();
     AppError::new(
         ErrorCode::ImportRejected,

@@ -60,6 +60,24 @@ pub fn login(
     decoy_hash: &str,
 ) -> Result<TokenPair, AppError> {
     validate_device_id(device_id)?;
+    let user = check_password(conn, username, password_text, decoy_hash)?;
+    let now = super::now();
+    let family = TokenFamilyId::generate();
+    write_transaction(conn, |conn| {
+        // A revoked device cannot log in again (403 device_revoked).
+        super::sync::devices::register(conn, &user.id, device_id, now)?;
+        issue_pair(conn, keys, policy, &user.id, device_id, family, now)
+    })
+}
+
+/// The account behind a username and password, if both are right and it is active: the one
+/// credential check of the phones' login and the web console's.
+pub fn check_password(
+    conn: &mut DbConnection,
+    username: &str,
+    password_text: &str,
+    decoy_hash: &str,
+) -> Result<crate::db::models::UserRow, AppError> {
     let user = users::find_by_username(conn, username.trim())?;
     let Some(user) = user.filter(|u| password::verify(password_text, &u.password_hash)) else {
         if !decoy_hash.is_empty() {
@@ -76,13 +94,7 @@ pub fn login(
             "this account is disabled",
         ));
     }
-    let now = super::now();
-    let family = TokenFamilyId::generate();
-    write_transaction(conn, |conn| {
-        // A revoked device cannot log in again (403 device_revoked).
-        super::sync::devices::register(conn, &user.id, device_id, now)?;
-        issue_pair(conn, keys, policy, &user.id, device_id, family, now)
-    })
+    Ok(user)
 }
 
 /// What happened to a presented refresh token, decided inside the transaction and acted on after

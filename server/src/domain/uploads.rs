@@ -1,6 +1,10 @@
 //! tus uploads: what a client must declare (`Upload-Metadata`), the limits (photo size, per-person
 //! quota of unfinished bytes), who may touch an upload (only its creator), and expiry.
-//! The byte streaming lives in the API layer; completion (checks and storage) in `domain::photos`.
+//! Request bodies (streaming, checksums, committing what arrived) in `receive`; completion
+//! (checks and storage) in `domain::photos`.
+
+mod receive;
+pub use receive::{CHECKSUM_ALGORITHMS, Checksum, ChecksumAlgorithm, receive};
 
 use super::access::Caller;
 use crate::db::DbConnection;
@@ -17,6 +21,8 @@ pub struct UploadPolicy {
     pub max_bytes: u64,
     pub user_quota_bytes: u64,
     pub expiry_secs: i64,
+    /// A request body that brings no byte for this long ends (what arrived is kept).
+    pub body_timeout: std::time::Duration,
 }
 
 /// Why a photo is taken (the evidence checks treat each differently).
@@ -147,6 +153,13 @@ pub fn create(
     length: u64,
     declared: Declared,
 ) -> Result<UploadRow, AppError> {
+    if length == 0 {
+        return Err(AppError::new(
+            ErrorCode::UploadEmpty,
+            "Upload-Length is 0: a photo has at least one byte",
+        )
+        .zh("Upload-Length 为 0：照片文件不能为空"));
+    }
     if length > policy.max_bytes {
         return Err(AppError::new(
             ErrorCode::PhotoTooLarge,

@@ -5,7 +5,6 @@
 use super::{Format, Limits, Rejection, check_pixels};
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, GrayImage, ImageFormat, ImageReader, RgbImage};
-use image_hasher::HasherConfig;
 use std::io::{BufRead, Seek};
 
 /// One stored thumbnail: its long-edge size and its JPEG bytes.
@@ -40,7 +39,15 @@ pub(super) fn make<R: BufRead + Seek>(
         Format::Jpeg => decode_jpeg(r, limits, largest)?,
         Format::Png => decode_generic(r, ImageFormat::Png, limits)?,
         Format::Webp => decode_generic(r, ImageFormat::WebP, limits)?,
-        Format::Heif => return Err(Rejection::Undecodable("HEIF is not decoded here".into())),
+        Format::Heif => decode_heif(r, limits)?,
+    };
+    // libheif applies the HEIF transforms (`irot`, `imir`, crop) itself, so the picture it gives
+    // is upright already; the EXIF orientation of a HEIC only repeats them and must not be
+    // applied a second time.
+    let orientation = if format == Format::Heif {
+        None
+    } else {
+        orientation
     };
     let mut current = decoded.image;
     let mut oriented = false;
@@ -60,14 +67,13 @@ pub(super) fn make<R: BufRead + Seek>(
             jpeg: encode_jpeg(&current)?,
         });
     }
-    // The hash of the smallest upright picture: rotated copies of one photo hash alike.
-    let phash = (!thumbnails.is_empty()).then(|| {
-        let hasher = HasherConfig::new()
-            .hash_size(8, 8)
-            .preproc_dct()
-            .to_hasher();
-        hex::encode(hasher.hash_image(&current).as_bytes())
-    });
+    // The hash of the smallest upright picture: rotated copies of one photo hash alike. A
+    // picture with too little detail (black, blank) gets none, so it never "matches" another.
+    let phash = if thumbnails.is_empty() {
+        None
+    } else {
+        super::phash::hash(&current)
+    };
     Ok(Made {
         width: decoded.width,
         height: decoded.height,
@@ -145,16 +151,59 @@ fn to_image(pixels: Vec<u8>, info: jpeg_decoder::ImageInfo) -> Option<DynamicIma
             GrayImage::from_raw(w, h, gray).map(Into::into)
         }
         jpeg_decoder::PixelFormat::CMYK32 => {
+            // jpeg-decoder hands out ink amounts (0 = no ink) for both Adobe CMYK and YCCK
+            // files: it undoes Adobe's inverted storage and the YCC transform itself. Paper is
+            // white, so light = (1 - ink) × (1 - black). Reading the values as light instead
+            // turned every CMYK photo black (and all of them hashed to 0000000000000000).
             let rgb: Vec<u8> = pixels
                 .chunks_exact(4)
                 .flat_map(|p| {
-                    let k = u32::from(p[3]);
-                    [p[0], p[1], p[2]].map(|c| (u32::from(c) * k / 255) as u8)
+                    let k = 255 - u32::from(p[3]);
+                    [p[0], p[1], p[2]].map(|c| ((255 - u32::from(c)) * k / 255) as u8)
                 })
                 .collect();
             RgbImage::from_raw(w, h, rgb).map(Into::into)
         }
     }
+}
+
+/// HEIC/HEIF through libheif (HEVC via libde265 in Debian's build): the primary image, upright
+/// (libheif applies its rotation and mirroring), as 8-bit RGB.
+fn decode_heif<R: BufRead + Seek>(r: &mut R, limits: Limits) -> Result<Decoded, Rejection> {
+    use libheif_rs::{ColorSpace, HeifContext, LibHeif, RgbChroma};
+    let undecodable = |e: libheif_rs::HeifError| Rejection::Undecodable(e.to_string());
+    r.rewind()?;
+    let mut bytes = Vec::new();
+    r.read_to_end(&mut bytes)?;
+    let context = HeifContext::read_from_bytes(&bytes).map_err(undecodable)?;
+    let handle = context.primary_image_handle().map_err(undecodable)?;
+    let (width, height) = (handle.width(), handle.height());
+    check_pixels(width, height, limits)?;
+    let image = LibHeif::new()
+        .decode(&handle, ColorSpace::Rgb(RgbChroma::Rgb), None)
+        .map_err(undecodable)?;
+    let planes = image.planes();
+    let plane = planes
+        .interleaved
+        .ok_or_else(|| Rejection::Undecodable("libheif gave no interleaved RGB plane".into()))?;
+    let row = plane.width as usize * 3;
+    let mut rgb = Vec::with_capacity(row * plane.height as usize);
+    for y in 0..plane.height as usize {
+        let start = y * plane.stride;
+        let line = plane
+            .data
+            .get(start..start + row)
+            .ok_or_else(|| Rejection::Undecodable("libheif plane shorter than its size".into()))?;
+        rgb.extend_from_slice(line);
+    }
+    let image = RgbImage::from_raw(plane.width, plane.height, rgb)
+        .ok_or_else(|| Rejection::Undecodable("libheif plane of the wrong size".into()))?;
+    Ok(Decoded {
+        image: image.into(),
+        width,
+        height,
+        damaged: false,
+    })
 }
 
 fn decode_generic<R: BufRead + Seek>(

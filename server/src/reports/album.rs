@@ -1,8 +1,8 @@
 //! The before/after album as a printable HTML page: one block per issue, its before-photos and
-//! after-photos side by side. Images are the server's thumbnails, so the page prints offline
-//! from a logged-in browser.
+//! after-photos side by side. Images are the server's thumbnails behind signed links (valid for
+//! `photos.signed_url_ttl_secs`, ≤ 1 h), so a browser without the bearer header shows them.
 
-use super::html::escape;
+use super::html::{escape, escape_lines};
 use crate::domain::reports::album::{ALBUM_MAX, Album};
 use std::fmt::Write;
 
@@ -10,6 +10,7 @@ fn figures(
     photos: &[String],
     alt: &str,
     flags: &std::collections::BTreeMap<String, Vec<&'static str>>,
+    photo_src: &dyn Fn(&str) -> String,
 ) -> String {
     if photos.is_empty() {
         return "<p class=\"none\">（无照片）</p>".to_owned();
@@ -24,10 +25,11 @@ fn figures(
                     .collect()
             })
             .unwrap_or_default();
+        let src = escape(&photo_src(sha));
         let sha = escape(sha);
         let _ = write!(
             out,
-            "<figure><img src=\"/api/v1/photos/{sha}/thumbnail?size=1280\" alt=\"{alt}\" title=\"{sha}\">"
+            "<figure><img src=\"{src}\" alt=\"{alt}\" title=\"{sha}\">"
         );
         if !notes.is_empty() {
             let _ = write!(out, "<ul class=\"flags\">{notes}</ul>");
@@ -37,7 +39,9 @@ fn figures(
     out
 }
 
-pub fn render(album: &Album, title: &str) -> String {
+/// `photo_src` gives each photo's `<img src>` (a signed link: the page is printed from a browser
+/// that has no bearer header).
+pub fn render(album: &Album, title: &str, photo_src: &dyn Fn(&str) -> String) -> String {
     let mut blocks = String::new();
     for e in &album.entries {
         let l = &e.line;
@@ -51,7 +55,7 @@ pub fn render(album: &Album, title: &str) -> String {
 </section>
 "#,
             seq = l.seq,
-            title = escape(&l.title),
+            title = escape_lines(&l.title),
             no = escape(&l.ledger_no),
             place = escape(&l.place),
             category = escape(&l.category),
@@ -67,8 +71,8 @@ pub fn render(album: &Album, title: &str) -> String {
                 .closed_on
                 .map_or("—".into(), |d| d.format("%Y-%m-%d").to_string()),
             unit = escape(&l.responsible_unit),
-            before = figures(&e.before, "整改前照片", &e.flags),
-            after = figures(&e.after, "整改后照片", &e.flags),
+            before = figures(&e.before, "整改前照片", &e.flags, photo_src),
+            after = figures(&e.after, "整改后照片", &e.flags, photo_src),
         );
     }
     if album.entries.is_empty() {

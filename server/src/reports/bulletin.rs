@@ -1,6 +1,6 @@
 //! The bulletin (通报) as a printable A4 HTML page in the form offices issue it.
 
-use super::html::escape;
+use super::html::{escape, escape_lines};
 use crate::domain::reports::bulletin::{Bulletin, Mention};
 use crate::domain::reports::stats::Figures;
 use std::fmt::Write;
@@ -53,14 +53,15 @@ fn mentions(list: &[Mention], none: &str) -> String {
     out
 }
 
-pub fn render(b: &Bulletin) -> String {
+/// 一、总体情况 as plain text (the HTML page escapes it; the DOCX writes it as is).
+pub fn summary(b: &Bulletin) -> String {
     let t = &b.totals;
-    let summary = format!(
+    format!(
         "本期（{period}）共发现问题{found}件，销号{closed}件，截至期末未销号{open}件，其中逾期{overdue}件；\
          整改完成率{rate}，按期完成率{on_time}，平均整改用时{avg}天，反弹{reopened}次。\
          与上期（{prev}）相比，发现问题{d_found}，销号{d_closed}，逾期问题{d_overdue}{d_rate}。\
          未销号问题由期初{start}件变为期末{end}件{trend}。",
-        period = escape(&b.period.label),
+        period = b.period.label,
         found = t.found,
         closed = t.closed,
         open = t.open,
@@ -69,7 +70,7 @@ pub fn render(b: &Bulletin) -> String {
         on_time = pct(t.on_time_rate),
         avg = days(t.avg_days_to_close),
         reopened = t.reopened,
-        prev = escape(&b.previous_period.label),
+        prev = b.previous_period.label,
         d_found = delta(b.change.found, "件"),
         d_closed = delta(b.change.closed, "件"),
         d_overdue = delta(b.change.overdue, "件"),
@@ -85,7 +86,11 @@ pub fn render(b: &Bulletin) -> String {
         } else {
             ""
         },
-    );
+    )
+}
+
+pub fn render(b: &Bulletin, official: &crate::domain::documents::Official) -> String {
+    let summary = escape(&summary(b));
     let mut ranking = String::new();
     for r in &b.ranking {
         let _ = write!(
@@ -105,7 +110,7 @@ pub fn render(b: &Bulletin) -> String {
             overdue,
             "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&o.ledger_no),
-            escape(&o.title),
+            escape_lines(&o.title),
             escape(&o.place),
             escape(&o.responsible_unit),
             o.deadline.format("%Y-%m-%d"),
@@ -134,7 +139,7 @@ pub fn render(b: &Bulletin) -> String {
 <style>
   @page {{ size: A4; margin: 18mm; }}
   body {{ font-family: "FangSong", "STFangsong", "Noto Serif CJK SC", serif; font-size: 12pt; line-height: 1.7; max-width: 180mm; margin: 0 auto; }}
-  h1 {{ text-align: center; font-size: 20pt; color: #c00; margin-bottom: 0.2em; }}
+  h1 {{ text-align: center; font-size: 20pt; margin-bottom: 0.2em; }}
   .sub {{ text-align: center; margin-top: 0; }}
   h2 {{ font-size: 14pt; margin: 1.2em 0 0.4em; }}
   table {{ width: 100%; border-collapse: collapse; font-size: 10pt; }}
@@ -142,10 +147,11 @@ pub fn render(b: &Bulletin) -> String {
   td.l {{ text-align: left; }}
   p.summary {{ text-indent: 2em; }}
   @media print {{ .noprint {{ display: none; }} }}
+{official_css}
 </style>
 </head>
 <body>
-<h1>{title}</h1>
+{head}<h1>{title}</h1>
 <p class="sub">{period}　　截至{as_of}</p>
 <h2>一、总体情况</h2>
 <p class="summary">{summary}</p>
@@ -168,10 +174,14 @@ pub fn render(b: &Bulletin) -> String {
 <tr><th>问题类别</th><th>发现</th><th>销号</th><th>未销号</th><th>逾期</th><th>完成率</th><th>按期率</th><th>平均用时(天)</th><th>反弹</th></tr>
 {categories}
 </table>
-<p class="noprint"><button onclick="window.print()">打印</button></p>
+{sign_off}{record}<p class="noprint"><button onclick="window.print()">打印</button></p>
 </body>
 </html>
 "#,
+        official_css = super::official::CSS,
+        head = super::official::head(official),
+        sign_off = super::official::sign_off(official),
+        record = super::official::record(official),
         title = escape(&b.title),
         period = escape(&b.period.label),
         as_of = b.as_of.format("%Y年%m月%d日"),

@@ -3,6 +3,9 @@
 
 pub mod album;
 pub mod bulletin;
+pub mod docx;
 pub mod html;
+pub mod inspection_record;
 pub mod ledger;
 pub mod notice;
+pub mod official;

@@ -1,16 +1,19 @@
 //! The rectification notice (整改通知书) as a printable A4 HTML page.
 
-use super::html::escape;
+use super::html::{escape, escape_lines};
 use crate::domain::issues::notice::NoticeData;
 
-pub fn render(n: &NoticeData) -> String {
+/// `photo_src` gives each before-photo's `<img src>` (a signed link: the page is printed from a
+/// browser that has no bearer header).
+pub fn render(n: &NoticeData, photo_src: &dyn Fn(&str) -> String) -> String {
     let photos: String = n
         .before_photos
         .iter()
         .map(|sha| {
+            let src = escape(&photo_src(sha));
             let sha = escape(sha);
             format!(
-                "<figure><img src=\"/api/v1/photos/{sha}/thumbnail?size=1280\" alt=\"整改前照片\">\
+                "<figure><img src=\"{src}\" alt=\"整改前照片\">\
                  <figcaption>{short}</figcaption></figure>",
                 short = &sha[..sha.len().min(12)]
             )
@@ -46,14 +49,14 @@ pub fn render(n: &NoticeData) -> String {
   figure {{ display: inline-block; width: 48%; margin: 0.5%; }}
   figure img {{ width: 100%; }}
   figcaption {{ font-size: 9pt; color: #555; }}
-  .sign {{ margin-top: 2.5em; display: flex; justify-content: space-between; }}
   .relapse {{ font-weight: bold; }}
   @media print {{ .noprint {{ display: none; }} }}
+{official_css}
 </style>
 </head>
 <body>
-<h1>整改通知书</h1>
-<p class="no">编号：{ledger_no}</p>
+{head}<h1>整改通知书</h1>
+<p class="no">台账编号：{ledger_no}</p>
 <p>{unit}：</p>
 <p>经督查发现，你单位负责的以下问题需限期整改。请于 <strong>{deadline}</strong> 前整改到位，并上传整改后照片办结反馈。逾期未完成的，将按规定催办、通报、约谈直至问责。</p>
 {relapse}
@@ -70,8 +73,8 @@ pub fn render(n: &NoticeData) -> String {
 </table>
 <h2>整改前照片</h2>
 {photos}
-<div class="sign"><span>签收人：__________　日期：__________</span><span>{issuer}督查办<br>{issued_on}</span></div>
-<p class="noprint"><button onclick="window.print()">打印</button></p>
+{sign_off}<p>签收人：__________　签收日期：__________</p>
+{record}<p class="noprint"><button onclick="window.print()">打印</button></p>
 </body>
 </html>
 "#,
@@ -79,8 +82,8 @@ pub fn render(n: &NoticeData) -> String {
         unit = escape(&n.responsible_unit),
         person = escape(&n.responsible_person),
         deadline = n.deadline.format("%Y年%m月%d日"),
-        title = escape(&n.title),
-        description = escape(&n.description),
+        title = escape_lines(&n.title),
+        description = escape_lines(&n.description),
         category = escape(&n.category),
         place = escape(&n.place),
         address = n
@@ -89,8 +92,10 @@ pub fn render(n: &NoticeData) -> String {
             .map(|a| format!("（{}）", escape(a)))
             .unwrap_or_default(),
         reported_on = n.reported_on.format("%Y年%m月%d日"),
-        target = escape(&n.target),
-        issuer = escape(&n.issuer),
-        issued_on = n.issued_on.format("%Y年%m月%d日"),
+        target = escape_lines(&n.target),
+        official_css = super::official::CSS,
+        head = super::official::head(&n.official),
+        sign_off = super::official::sign_off(&n.official),
+        record = super::official::record(&n.official),
     )
 }

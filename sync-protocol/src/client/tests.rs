@@ -41,6 +41,8 @@ fn snapshot(b: &NewIssueBody, version: i32) -> IssueSnapshot {
         duplicate_of: None,
         version,
         updated_at: DateTime::UNIX_EPOCH,
+        progress_on: None,
+        instructions: Vec::new(),
     }
 }
 
@@ -53,6 +55,7 @@ impl ModelServer {
             code: None,
             message: None,
             message_zh: None,
+            field: None,
             version: None,
             conflict_ids: None,
             original: None,
@@ -372,4 +375,48 @@ fn inspections_are_stored_from_pulls_dropped_by_tombstones_and_pending_results_s
         id: "insp-1".into(),
     }]));
     assert!(engine.inspections().is_empty());
+}
+
+proptest! {
+    /// Adaptive batching on a link that drops: after each failed attempt the batch halves and the
+    /// same mutations go again in other groupings (re-split), some attempts reaching the server
+    /// with the answer lost. Every mutation is applied exactly once, in order, and settles.
+    #[test]
+    fn re_splitting_batches_after_failures_is_safe(
+        n in 1usize..60,
+        start in 1usize..40,
+        attempts in proptest::collection::vec((any::<bool>(), any::<bool>()), 1..120),
+    ) {
+        let mut server = ModelServer::default();
+        let mut phone = ClientEngine::new();
+        phone.set_batch_start(start);
+        for i in 0..n { phone.enqueue(format!("m-{i}"), DateTime::UNIX_EPOCH, create(i)); }
+        let mut sizes = Vec::new();
+        for (reaches_server, answered) in attempts {
+            let req = phone.next_adaptive_batch(DateTime::UNIX_EPOCH);
+            sizes.push(req.mutations.len());
+            let before = phone.batch_size();
+            if reaches_server && answered {
+                let resp = server.push(0, &req);
+                phone.on_push(&resp);
+            } else {
+                if reaches_server { server.push(0, &req); }
+                phone.on_push_failed();
+                prop_assert_eq!(phone.batch_size(), (before / 2).max(1), "halved after a failure");
+            }
+        }
+        while !phone.pending().is_empty() {
+            let resp = server.push(0, &phone.next_adaptive_batch(DateTime::UNIX_EPOCH));
+            phone.on_push(&resp);
+        }
+        let applied: BTreeSet<&String> = server.applied.iter().collect();
+        prop_assert_eq!(applied.len(), server.applied.len(), "applied exactly once");
+        prop_assert_eq!(server.applied.len(), n, "nothing lost");
+        prop_assert_eq!(phone.results().len(), n, "every mutation settled");
+        let order: Vec<u64> = server.applied.iter().map(|id| phone.results()[id].seq).collect();
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        prop_assert_eq!(order, sorted, "in the device's order");
+        prop_assert!(sizes.iter().all(|s| *s <= MAX_BATCH));
+    }
 }

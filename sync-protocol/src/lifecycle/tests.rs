@@ -294,3 +294,54 @@ fn who_may_edit_an_issues_fields() {
         false
     ));
 }
+
+#[test]
+fn available_actions_agree_with_decide_on_role_state_and_facts() {
+    use IssueState as S;
+    let supervisor = [Role::Supervisor];
+    let submitted = Facts {
+        state: S::Submitted,
+        extension_pending: false,
+        escalation_level: 0,
+    };
+    let offered = available(&submitted, &supervisor);
+    assert!(offered.contains(&ActionKind::Approve));
+    assert!(offered.contains(&ActionKind::Return));
+    assert!(!offered.contains(&ActionKind::Assign));
+    assert!(
+        !offered.contains(&ActionKind::DecideExtension),
+        "nothing pending"
+    );
+    let pending = Facts {
+        extension_pending: true,
+        state: S::Rectifying,
+        ..submitted
+    };
+    assert!(available(&pending, &supervisor).contains(&ActionKind::DecideExtension));
+    assert!(!available(&pending, &[Role::Responsible]).contains(&ActionKind::RequestExtension));
+    let top = Facts {
+        escalation_level: MAX_ESCALATION,
+        ..pending
+    };
+    assert!(!available(&top, &supervisor).contains(&ActionKind::Escalate));
+    assert!(
+        available(&submitted, &[Role::GridWorker])
+            .iter()
+            .all(|a| { rule(*a).roles.contains(&Role::GridWorker) })
+    );
+    // Every offered action is one decide() refuses only for missing fields.
+    for state in S::ALL {
+        let facts = Facts {
+            state,
+            extension_pending: false,
+            escalation_level: 0,
+        };
+        for action in available(&facts, &supervisor) {
+            let refusal = decide(&facts, &TransitionRequest::new(action), &supervisor).err();
+            assert!(
+                matches!(refusal, None | Some(Refusal::MissingField { .. })),
+                "{action:?} from {state:?}: {refusal:?}"
+            );
+        }
+    }
+}

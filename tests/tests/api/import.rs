@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use rust_xlsxwriter::{Format, Workbook};
 use serde_json::Value;
 
-fn in_days(days: i64) -> chrono::NaiveDate {
+pub(crate) fn in_days(days: i64) -> chrono::NaiveDate {
     (chrono::Utc::now() + chrono::Duration::hours(8) + chrono::Duration::days(days)).date_naive()
 }
 
@@ -24,7 +24,7 @@ const HEADER: [&str; 10] = [
 
 /// A list as an office makes it: a title line, an empty line, then the header and rows. Codes are
 /// typed as numbers and deadlines as date cells, as Excel users do.
-fn workbook(rows: &[[&str; 9]]) -> Vec<u8> {
+pub(crate) fn workbook(rows: &[[&str; 9]]) -> Vec<u8> {
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     let date = Format::new().set_num_format("yyyy-mm-dd");
@@ -53,7 +53,12 @@ fn workbook(rows: &[[&str; 9]]) -> Vec<u8> {
     wb.save_to_buffer().unwrap()
 }
 
-async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>, name: &str) -> (StatusCode, Value) {
+pub(crate) async fn upload(
+    app: &TestApp,
+    token: &str,
+    bytes: Vec<u8>,
+    name: &str,
+) -> (StatusCode, Value) {
     let res = app
         .client
         .post(app.url(&format!("/api/v1/issues/import?file_name={name}")))
@@ -70,7 +75,7 @@ async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>, name: &str) -> (Stat
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-async fn all_issues(app: &TestApp, c: &Cast) -> Vec<Value> {
+pub(crate) async fn all_issues(app: &TestApp, c: &Cast) -> Vec<Value> {
     let (_, page) = app
         .get("/api/v1/issues?limit=200", &c.supervisor.access)
         .await;

@@ -177,3 +177,177 @@ async fn openapi_document_is_valid_and_declares_problem_errors() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Made-up HTTP methods and unknown paths do not grow the metric label set.
+#[tokio::test]
+async fn metric_labels_stay_bounded_whatever_clients_send() {
+    let app = TestApp::spawn().await;
+    for i in 0..40 {
+        let method = reqwest::Method::from_bytes(format!("MADEUP{i}").as_bytes()).unwrap();
+        let _ = app
+            .client
+            .request(method, app.url(&format!("/no/such/path/{i}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("MADEUP"), "a made-up method became a label");
+    assert!(!text.contains("/no/such/path"), "a raw path became a label");
+    assert!(
+        text.contains("method=\"other\",route=\"unmatched\""),
+        "{text}"
+    );
+}
+
+/// Uptime monitors use HEAD: it answers wherever GET does, with the headers and no body.
+#[tokio::test]
+async fn head_answers_wherever_get_does() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/openapi.json",
+        "/metrics",
+        "/api/v1/me",
+    ] {
+        let res = app
+            .client
+            .head(app.url(path))
+            .bearer_auth(&app.admin.access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "HEAD {path}");
+        assert!(
+            res.bytes().await.unwrap().is_empty(),
+            "HEAD {path} sent a body"
+        );
+    }
+    // Without a token, HEAD is refused like GET.
+    let res = app.client.head(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// The data directory and the database hold password hashes, phone numbers and complaints:
+/// created readable by the owner only.
+#[tokio::test]
+async fn data_directory_and_database_are_created_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::spawn_with(|s| s.data_dir = s.data_dir.join("fresh/data")).await;
+    let _ = app.get("/api/v1/me", &app.admin.access).await;
+    let dir = app.env.settings.data_dir.clone();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    if closeout_tests::backend() == closeout_tests::Backend::Sqlite {
+        for file in ["closeout.db", "closeout.db-wal", "closeout.db-shm"] {
+            let path = dir.join(file);
+            if path.exists() {
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+            }
+        }
+        assert!(dir.join("closeout.db").exists());
+    }
+}
+
+/// The Grafana dashboard shipped in docs/grafana/closeout.json queries only metrics /metrics
+/// exposes: every `closeout_…` name in its expressions is a series of a live server's scrape
+/// (after a push and a pull, so the labelled ones have children). Also the process metrics carry
+/// real figures.
+#[tokio::test]
+async fn every_metric_the_grafana_dashboard_queries_is_exposed() {
+    let app = TestApp::spawn().await;
+    let places = app.places().await;
+    let worker = app
+        .user_with(
+            "metrics-worker",
+            &[(
+                closeout_tests::protocol::Role::GridWorker,
+                Some(&places.village_a),
+            )],
+        )
+        .await;
+    let issue = uuid::Uuid::now_v7().to_string();
+    let (status, body) = app
+        .post(
+            "/api/v1/sync/push",
+            &worker.access,
+            serde_json::json!({"protocol": 1, "sent_at": chrono::Utc::now(), "mutations": [
+                {"id": uuid::Uuid::now_v7(), "seq": 1, "device_time": "2026-11-20T08:00:00Z",
+                 "body": {"type": "create_issue", "issue_id": issue, "title": "占道经营",
+                          "category": "three_piles", "severity": "minor", "source": "grid_patrol",
+                          "place_id": places.village_a}}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = app.get("/api/v1/sync/pull", &worker.access).await;
+    assert_eq!(status, StatusCode::OK);
+    let scrape = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series: std::collections::HashSet<&str> = scrape
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/grafana/closeout.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut queried = std::collections::BTreeSet::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let mut rest = expr;
+            while let Some(at) = rest.find("closeout_") {
+                let name: String = rest[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                rest = &rest[at + name.len()..];
+                queried.insert(name);
+            }
+        }
+    }
+    assert!(queried.len() >= 15, "the dashboard queries {queried:?}");
+    let missing: Vec<_> = queried
+        .iter()
+        .filter(|name| !series.contains(name.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "queried by the dashboard, not in /metrics: {missing:?}"
+    );
+
+    let value = |name: &str| -> f64 {
+        scrape
+            .lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
+            .unwrap_or_else(|| panic!("{name} not in /metrics"))
+            .parse()
+            .unwrap()
+    };
+    assert!(value("closeout_process_resident_memory_bytes") > 1e6);
+    assert!(value("closeout_process_open_fds") >= 3.0);
+    assert!(value("closeout_process_cpu_seconds_total") > 0.0);
+    assert!(
+        scrape.contains("closeout_sync_push_mutations_total{result=\"applied\"} 1"),
+        "{scrape}"
+    );
+    assert!(scrape.contains("closeout_sync_pull_duration_seconds_count 1"));
+    assert!(scrape.contains("closeout_sync_held_backlog 0"));
+}

@@ -144,6 +144,8 @@ async fn operations(app: &TestApp) -> BTreeSet<String> {
 struct Side {
     place: String,
     code: String,
+    /// The county above `place`.
+    county: String,
     worker: TestUser,
     issue: String,
     inspection: String,
@@ -202,8 +204,24 @@ impl World {
         }
         callers.push(app.user_with("m-nobody", &[]).await);
         Self {
-            own: side(&app, &keeper, &p.village_a, "130102001001", "own").await,
-            other: side(&app, &keeper, &village_x, "130104001001", "other").await,
+            own: side(
+                &app,
+                &keeper,
+                &p.village_a,
+                "130102001001",
+                &p.county,
+                "own",
+            )
+            .await,
+            other: side(
+                &app,
+                &keeper,
+                &village_x,
+                "130104001001",
+                &county_b,
+                "other",
+            )
+            .await,
             app,
             keeper,
             callers,
@@ -228,12 +246,15 @@ impl World {
             let value = match name {
                 "place" => side.place.clone(),
                 "place_code" => side.code.clone(),
+                "county" => side.county.clone(),
+                "alias" => self.alias(side).await,
                 "issue" => self.issue(side).await,
                 "shared_issue" => side.issue.clone(),
                 "inspection" => side.inspection.clone(),
                 "photo" => side.photo.clone(),
                 "user" => side.worker.id.clone(),
                 "account" => self.account(side).await,
+                "new_place" => self.new_place(side).await,
                 "device" => self.device(side).await,
                 "template" => self.template().await,
                 "schedule" => self.schedule(side).await,
@@ -281,6 +302,29 @@ impl World {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{u}");
         u["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A new category alias of the side's county (made by the system admin).
+    async fn alias(&self, side: &Side) -> String {
+        let (status, a) = self
+            .app
+            .post(
+                "/api/v1/category-aliases",
+                &self.app.admin.access,
+                json!({"alias": format!("mx{}", self.fresh()), "category": "three_piles",
+                       "county_id": side.county}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{a}");
+        a["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A new grid under the side's place.
+    async fn new_place(&self, side: &Side) -> String {
+        let code = format!("mx{}", self.fresh());
+        self.app
+            .add_place(&code, "新网格", "grid", Some(&side.place))
+            .await
     }
 
     async fn template(&self) -> String {
@@ -403,7 +447,14 @@ impl World {
     }
 }
 
-async fn side(app: &TestApp, keeper: &TestUser, place: &str, code: &str, tag: &str) -> Side {
+async fn side(
+    app: &TestApp,
+    keeper: &TestUser,
+    place: &str,
+    code: &str,
+    county: &str,
+    tag: &str,
+) -> Side {
     let worker = app
         .user_with(&format!("worker-{tag}"), &[(Role::GridWorker, Some(place))])
         .await;
@@ -430,6 +481,7 @@ async fn side(app: &TestApp, keeper: &TestUser, place: &str, code: &str, tag: &s
     Side {
         place: place.to_owned(),
         code: code.to_owned(),
+        county: county.to_owned(),
         worker,
         issue,
         inspection,

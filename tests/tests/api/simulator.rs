@@ -1,5 +1,7 @@
 //! The device simulator at CI size: 50 phones × 50 mutations through a hostile network, with a
-//! server restart, on whichever database this run uses.
+//! server restart, on whichever database this run uses. Phones with signal push at the same time
+//! (concurrent requests, served by the server's worker threads), and a rejection counts only if
+//! the phone's own model expected it (it queued an invalid mutation on purpose).
 
 use closeout_tests::TestApp;
 use closeout_tests::simulator::{self, Config};
@@ -19,6 +21,15 @@ async fn fifty_phones_through_a_bad_network_lose_nothing_and_converge() {
     assert_eq!(
         report.unaccounted, 0,
         "every mutation ends applied, conflict or rejected"
+    );
+    assert!(
+        report.unexpected.is_empty(),
+        "rejections the phones' model did not expect: {:#?}",
+        report.unexpected
+    );
+    assert!(
+        report.expected_rejections > 0,
+        "the phones queued invalid work"
     );
     assert_eq!(report.duplicate_issues, 0);
     assert_eq!(report.devices_converged, 50);

@@ -11,6 +11,7 @@ pub mod failures;
 pub mod header;
 pub mod queries;
 pub mod record;
+pub mod record_sheet;
 pub mod schedules;
 pub mod sync;
 pub mod templates;

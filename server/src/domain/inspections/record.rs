@@ -108,6 +108,11 @@ fn normalize_items(
         .collect()
 }
 
+/// How far ahead of the server's clock a phone's `finished_at` may be: phone clocks drift by
+/// minutes; an inspection finished weeks ahead would count (and mark a schedule's occurrence
+/// `done`) before it happened.
+pub const FINISH_AHEAD_TOLERANCE: chrono::Duration = chrono::Duration::minutes(10);
+
 /// Records `body` as `caller` inside the caller's transaction.
 pub fn record_within(
     conn: &mut DbConnection,
@@ -129,6 +134,16 @@ pub fn record_within(
             "finished_at",
             "must not be before started_at",
             "不得早于开始时间",
+        ));
+    }
+    if body
+        .finished_at
+        .is_some_and(|f| f.naive_utc() > clock.now + FINISH_AHEAD_TOLERANCE)
+    {
+        return Err(AppError::invalid_field(
+            "finished_at",
+            "must not be in the future (more than 10 minutes ahead of the server's clock)",
+            "结束时间不能晚于当前时间（允许误差 10 分钟）",
         ));
     }
     if let Some(s) = &body.summary {

@@ -122,7 +122,40 @@ pub fn edit_within(
         .ok_or_else(|| AppError::not_found("issue"))?;
     let state = IssueState::parse(&current.state).unwrap_or(IssueState::Closed);
     let is_reporter = current.reporter_id.as_ref() == Some(&caller.user_id);
-    if !may_edit_fields(state, &roles_for(caller, &current), is_reporter) {
+    let may_edit = may_edit_fields(state, &roles_for(caller, &current), is_reporter);
+    // The reporter edited offline while the issue was still `reported`, and it was assigned (or
+    // moved on) before the edit arrived: the edit is not lost but kept as conflicts, one per
+    // changed field, for a supervisor to take or leave (issue 13: nothing silently lost).
+    let stale_reporter_edit = !may_edit
+        && is_reporter
+        && state.is_open()
+        && (1..=current.version).contains(&base_version);
+    if stale_reporter_edit {
+        validate(conn, fields)?;
+        let server = current_fields(&current);
+        let mut conflicts = Vec::new();
+        for (field, incoming) in fields.to_map() {
+            let server_value = server.get(&field).cloned().unwrap_or(Value::Null);
+            if server_value == incoming {
+                continue;
+            }
+            conflicts.push(record_conflict(
+                conn,
+                caller,
+                origin,
+                &current,
+                base_version,
+                (&field, &incoming, &server_value),
+                clock,
+                Some("edited_after_assignment"),
+            )?);
+        }
+        return Ok(EditOutcome {
+            version: current.version,
+            conflicts,
+        });
+    }
+    if !may_edit {
         return Err(AppError::new(
             ErrorCode::Forbidden,
             "only the reporter (before assignment) or a supervisor (while open) may edit an issue",
@@ -144,28 +177,16 @@ pub fn edit_within(
     );
     let mut conflicts = Vec::new();
     for (field, incoming, server) in &merge.conflicts {
-        let conflict = ConflictId::generate();
-        sync::insert_conflict(
+        conflicts.push(record_conflict(
             conn,
-            &ConflictRow {
-                id: conflict.clone(),
-                issue_id: id.clone(),
-                place_path: current.place_path.clone(),
-                mutation_id: origin.mutation_id.to_owned(),
-                device_id: origin.device_id.clone(),
-                user_id: caller.user_id.clone(),
-                kind: "field".into(),
-                field: Some(field.clone()),
-                incoming: json!({ "value": incoming, "base_version": base_version }).to_string(),
-                current_value: json!({ "value": server, "version": current.version }).to_string(),
-                created_at: clock.now,
-                resolved_at: None,
-                resolved_by: None,
-                resolution: None,
-                resolution_comment: None,
-            },
-        )?;
-        conflicts.push(conflict);
+            caller,
+            origin,
+            &current,
+            base_version,
+            (field, incoming, server),
+            clock,
+            None,
+        )?);
     }
     if merge.apply.is_empty() {
         return Ok(EditOutcome {
@@ -185,15 +206,71 @@ pub fn edit_within(
     Ok(EditOutcome { version, conflicts })
 }
 
-/// Writes field changes with their `update` history event; returns the new version.
+/// Keeps a phone's value of one field that could not be applied as a `field` conflict for a
+/// supervisor (`take_incoming` applies it later). `reason` says why when it is not a concurrent
+/// edit of the same field.
+#[allow(clippy::too_many_arguments)]
+fn record_conflict(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    origin: &Origin<'_>,
+    current: &IssueRow,
+    base_version: i32,
+    (field, incoming, server): (&String, &Value, &Value),
+    clock: Clock,
+    reason: Option<&str>,
+) -> Result<ConflictId, AppError> {
+    let conflict = ConflictId::generate();
+    let mut incoming = json!({ "value": incoming, "base_version": base_version });
+    if let Some(reason) = reason {
+        incoming["reason"] = json!(reason);
+    }
+    sync::insert_conflict(
+        conn,
+        &ConflictRow {
+            id: conflict.clone(),
+            issue_id: current.id.clone(),
+            place_path: current.place_path.clone(),
+            mutation_id: origin.mutation_id.to_owned(),
+            device_id: origin.device_id.clone(),
+            user_id: caller.user_id.clone(),
+            kind: "field".into(),
+            field: Some(field.clone()),
+            incoming: incoming.to_string(),
+            current_value: json!({ "value": server, "version": current.version }).to_string(),
+            created_at: clock.now,
+            resolved_at: None,
+            resolved_by: None,
+            resolution: None,
+            resolution_comment: None,
+        },
+    )?;
+    Ok(conflict)
+}
+
+/// Writes field changes with their `update` history event; returns the new version. The event
+/// holds `changed` (each field's new value) and `previous` (its value before), so the history
+/// shows every edit in full whoever made it and however it arrived.
 pub fn write_edit(
     conn: &mut DbConnection,
     caller: &Caller,
     current: &IssueRow,
     apply: &IssueFields,
-    data: Value,
+    mut data: Value,
     clock: Clock,
 ) -> Result<i32, AppError> {
+    let before = current_fields(current);
+    let previous: serde_json::Map<String, Value> = apply
+        .to_map()
+        .keys()
+        .map(|field| {
+            let old = before.get(field).cloned().unwrap_or(Value::Null);
+            (field.clone(), old)
+        })
+        .collect();
+    if let Some(object) = data.as_object_mut() {
+        object.insert("previous".to_owned(), Value::Object(previous));
+    }
     let mut next = current.clone();
     set(&mut next, apply);
     next.version = current.version + 1;

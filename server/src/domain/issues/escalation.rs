@@ -109,8 +109,9 @@ pub fn run_once(
 pub async fn schedule(
     db: Db,
     policy: EscalationPolicy,
-    utc_offset_hours: i32,
+    zone: crate::zone::OfficeZone,
     interval: std::time::Duration,
+    escalations: prometheus::IntCounter,
 ) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -118,11 +119,14 @@ pub async fn schedule(
         ticker.tick().await;
         let policy = policy.clone();
         let result = db
-            .run(move |conn| run_once(conn, &policy, Clock::system(utc_offset_hours)))
+            .run(move |conn| run_once(conn, &policy, Clock::system(zone)))
             .await;
         match result {
             Ok(0) => {}
-            Ok(steps) => tracing::info!(steps, "escalated overdue issues"),
+            Ok(steps) => {
+                escalations.inc_by(u64::try_from(steps).unwrap_or(0));
+                tracing::info!(steps, "escalated overdue issues");
+            }
             Err(e) => tracing::warn!(error = %e, "escalation pass failed; will retry"),
         }
     }

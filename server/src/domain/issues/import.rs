@@ -1,23 +1,37 @@
-//! Importing a handed-down list (交办清单) from XLSX or CSV: every row checked first, every bad
-//! row reported with its spreadsheet row number and reason, and then all rows written in one
-//! transaction — or none. Rows naming a responsible unit, person, target and deadline are
-//! assigned on import (交办), as the list hands them down.
+//! Reading a handed-down list (交办清单) from XLSX or CSV into checked rows: every row resolved
+//! against places, categories, units and people, every bad row named with its spreadsheet row
+//! number and reason. Rows naming a responsible unit, person, target and deadline are assigned on
+//! import (交办), as the list hands them down. What is then written is planned in `import_plan`.
 
-use super::report::{self, NewIssue, Origin, ledger_scope, validate_position};
-use super::{Clock, transitions};
+use super::Clock;
+use super::report::{self, NewIssue, validate_position};
 use crate::db::models::OrgUnitRow;
-use crate::db::{DbConnection, categories, org_units, users, write_transaction};
+use crate::db::{DbConnection, categories, org_units, users};
 use crate::domain::access::{Caller, Place};
 use crate::domain::accounts;
-use crate::domain::evidence::EvidencePolicy;
 use crate::domain::places_import::RowError;
 use crate::domain::sheet::{self, find_header, parse_day};
 use crate::error::{AppError, ErrorCode};
-use crate::ids::{IssueId, OrgUnitId, UserId};
-use closeout_sync_protocol::lifecycle::TransitionRequest;
-use closeout_sync_protocol::{ActionKind, IssueSource, Role, Severity};
-use serde::Serialize;
+use crate::ids::{OrgUnitId, UserId};
+use closeout_sync_protocol::{IssueSource, Role, Severity};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+
+/// The row's stable number within its list (序号): a corrected re-send is matched by it.
+const KEY: &[&str] = &["序号", "编号", "no"];
+/// A village or community by name, as county lists give it instead of a code: resolved among the
+/// places the importer supervises or administers.
+const PLACE_NAME: &[&str] = &[
+    "所属村（社区）",
+    "所属村(社区)",
+    "村（社区）",
+    "村(社区)",
+    "所属村",
+    "所属社区",
+    "村居",
+    "村名",
+    "place_name",
+];
 
 /// Column names as offices write them (the first matching header wins).
 const TITLE: &[&str] = &["问题标题", "问题名称", "标题", "问题", "title"];
@@ -46,41 +60,42 @@ const ADDRESS: &[&str] = &["具体位置", "地址", "address"];
 const LAT: &[&str] = &["纬度", "lat", "latitude"];
 const LON: &[&str] = &["经度", "lon", "longitude"];
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ImportReport {
-    /// Recorded in each imported issue's first history event, with the file and row.
-    pub batch_id: String,
-    pub created: usize,
-    /// Of those, assigned on import (the row named unit, person, target and deadline).
-    pub assigned: usize,
-    pub first_ledger_no: Option<String>,
-    pub last_ledger_no: Option<String>,
+pub(super) struct Assignment {
+    pub unit: OrgUnitRow,
+    pub person: UserId,
+    pub target: String,
+    pub deadline: chrono::NaiveDate,
 }
 
-struct Assignment {
-    unit: OrgUnitRow,
-    person: UserId,
-    target: String,
-    deadline: chrono::NaiveDate,
+/// One checked row of the list.
+pub(super) struct Row {
+    pub row: usize,
+    /// 序号 as written, when the list has that column and the row fills it.
+    pub key: Option<String>,
+    /// SHA-256 of the row's cells: a re-sent row with the same hash is unchanged.
+    pub content_sha256: String,
+    pub issue: NewIssue,
+    pub place: OrgUnitRow,
+    pub role: Role,
+    pub assignment: Option<Assignment>,
 }
 
-struct Row {
-    row: usize,
-    issue: NewIssue,
-    place: OrgUnitRow,
-    role: Role,
-    assignment: Option<Assignment>,
+/// The list as read: its title line (if any), its rows and the problems found.
+pub(super) struct ParsedList {
+    pub title: Option<String>,
+    pub data_rows: usize,
+    pub rows: Vec<Row>,
+    pub errors: Vec<RowError>,
 }
 
-/// Reads, checks and imports the list as `caller`. `progress(done, total)` is called per row.
-pub fn import(
+/// Reads and checks the list as `caller`; writes nothing. A file that is no list at all (no
+/// header row) is an error; bad rows are returned in `errors`.
+pub(super) fn parse(
     conn: &mut DbConnection,
     caller: &Caller,
     bytes: &[u8],
-    file_name: &str,
     clock: Clock,
-    progress: &mut dyn FnMut(usize, usize),
-) -> Result<ImportReport, AppError> {
+) -> Result<ParsedList, AppError> {
     let table = sheet::read(bytes)?;
     let columns = [
         TITLE,
@@ -96,6 +111,8 @@ pub fn import(
         ADDRESS,
         LAT,
         LON,
+        KEY,
+        PLACE_NAME,
     ];
     let Some((header_row, cols)) = find_header(&table, columns, 3) else {
         return Err(missing_header());
@@ -114,28 +131,68 @@ pub fn import(
         address,
         lat,
         lon,
+        key,
+        place_name,
     ] = cols;
-    let (Some(title), Some(category), Some(place)) = (title, category, place) else {
+    // A title column, or a description to derive titles from; a place code or a place name.
+    let (Some(category), true, true) = (
+        category,
+        title.is_some() || description.is_some(),
+        place.is_some() || place_name.is_some(),
+    ) else {
         return Err(missing_header());
     };
 
+    let title_line = table
+        .iter()
+        .take(header_row)
+        .flat_map(|r| r.iter())
+        .map(|c| c.trim())
+        .find(|c| !c.is_empty())
+        .map(str::to_owned);
     let mut lookup = Lookup::load(conn)?;
     let mut rows = Vec::new();
     let mut errors = Vec::new();
+    let mut data_rows = 0;
+    let mut keys_seen: HashMap<String, usize> = HashMap::new();
     for (i, cells) in table.iter().enumerate().skip(header_row + 1) {
         let row_no = i + 1;
         let cell = |c: Option<usize>| c.and_then(|c| cells.get(c)).map(|s| s.trim()).unwrap_or("");
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
+        data_rows += 1;
         let parsed = (|| -> Result<Row, (String, String)> {
-            let place_code = cell(Some(place));
-            let place = lookup.by_code.get(place_code).cloned().ok_or_else(|| {
-                (
-                    format!("unknown place code `{place_code}`"),
-                    format!("区划代码“{place_code}”不存在"),
-                )
-            })?;
+            let row_key = Some(cell(key).to_owned()).filter(|k| !k.is_empty());
+            if let Some(k) = &row_key
+                && let Some(first) = keys_seen.insert(k.clone(), row_no)
+            {
+                return Err((
+                    format!("序号 `{k}` was already used on row {first}"),
+                    format!("序号“{k}”与第 {first} 行重复"),
+                ));
+            }
+            if cell(title).is_empty() && cell(description).is_empty() {
+                return Err((
+                    "no title and no description: say what the problem is".into(),
+                    "问题标题和问题描述均为空".into(),
+                ));
+            }
+            let place = match (cell(place), cell(place_name)) {
+                ("", "") => {
+                    return Err((
+                        "no place code or village/community name".into(),
+                        "缺少区划代码或所属村（社区）".into(),
+                    ));
+                }
+                ("", name) => lookup.place_by_name(caller, name)?,
+                (code, _) => lookup.by_code.get(code).cloned().ok_or_else(|| {
+                    (
+                        format!("unknown place code `{code}`"),
+                        format!("区划代码“{code}”不存在"),
+                    )
+                })?,
+            };
             let at = Place { path: &place.path };
             let role = [Role::Supervisor, Role::Admin]
                 .into_iter()
@@ -146,7 +203,7 @@ pub fn import(
                         "您不是该区域的督查办或管理员".to_owned(),
                     )
                 })?;
-            let category = lookup.category(cell(Some(category)))?;
+            let category = lookup.category(cell(Some(category)), &place.path)?;
             let severity = match cell(severity) {
                 "" => Severity::Minor,
                 s => Severity::parse(s).ok_or_else(|| {
@@ -192,7 +249,10 @@ pub fn import(
             };
             let issue = NewIssue {
                 id: None,
-                title: cell(Some(title)).to_owned(),
+                title: match cell(title) {
+                    "" => derive_title(cell(description)),
+                    t => t.to_owned(),
+                },
                 description: [cell(description), cell(address)]
                     .iter()
                     .filter(|s| !s.is_empty())
@@ -246,8 +306,15 @@ pub fn import(
                     ));
                 }
             };
+            let mut hasher = Sha256::new();
+            for c in cells {
+                hasher.update(c.trim().as_bytes());
+                hasher.update([0x1f]);
+            }
             Ok(Row {
                 row: row_no,
+                key: row_key,
+                content_sha256: hex::encode(hasher.finalize()),
                 issue,
                 place,
                 role,
@@ -263,82 +330,11 @@ pub fn import(
             }),
         }
     }
-    if !errors.is_empty() {
-        let n = errors.len();
-        return Err(AppError::new(
-            ErrorCode::ImportRejected,
-            format!("{n} row(s) were refused; nothing was imported"),
-        )
-        .zh(format!("{n} 行有错误，未导入任何数据"))
-        .with_extra(serde_json::json!({ "errors": errors })));
-    }
-    if rows.is_empty() {
-        return Err(
-            AppError::new(ErrorCode::ImportRejected, "the list has no rows").zh("清单中没有数据行"),
-        );
-    }
-
-    let batch_id = uuid::Uuid::now_v7().to_string();
-    let total = rows.len();
-    write_transaction(conn, |conn| -> Result<ImportReport, AppError> {
-        let mut scopes: HashMap<OrgUnitId, OrgUnitId> = HashMap::new();
-        let mut report = ImportReport {
-            batch_id: batch_id.clone(),
-            created: 0,
-            assigned: 0,
-            first_ledger_no: None,
-            last_ledger_no: None,
-        };
-        for (done, row) in rows.iter().enumerate() {
-            let scope = match scopes.get(&row.place.id) {
-                Some(s) => s.clone(),
-                None => {
-                    let s = ledger_scope(conn, &row.place)?;
-                    scopes.insert(row.place.id.clone(), s.clone());
-                    s
-                }
-            };
-            let origin = Origin {
-                reporter: Some(&caller.user_id),
-                role: row.role.as_str(),
-                action: "import",
-                import: Some(
-                    serde_json::json!({ "batch_id": batch_id, "file": file_name, "row": row.row }),
-                ),
-            };
-            let id = IssueId::generate();
-            let created = report::insert_new(
-                conn,
-                id.clone(),
-                &row.issue,
-                &row.place,
-                scope,
-                &origin,
-                clock,
-            )?;
-            report
-                .first_ledger_no
-                .get_or_insert_with(|| created.ledger_no.clone());
-            report.last_ledger_no = Some(created.ledger_no);
-            report.created += 1;
-            if let Some(a) = &row.assignment {
-                let request = TransitionRequest {
-                    responsible_unit_id: Some(a.unit.id.to_string()),
-                    responsible_user_id: Some(a.person.to_string()),
-                    target: Some(a.target.clone()),
-                    deadline: Some(a.deadline),
-                    comment: Some(format!("交办清单 {file_name} 第 {} 行", row.row)),
-                    ..TransitionRequest::new(ActionKind::Assign)
-                };
-                // Assigning consults no evidence policy: the defaults do.
-                let evidence = EvidencePolicy::default();
-                transitions::apply_within(conn, caller, &id, &request, clock, evidence)
-                    .map_err(|e| AppError::new(e.code, format!("row {}: {}", row.row, e.detail)))?;
-                report.assigned += 1;
-            }
-            progress(done + 1, total);
-        }
-        Ok(report)
+    Ok(ParsedList {
+        title: title_line,
+        data_rows,
+        rows,
+        errors,
     })
 }
 
@@ -347,12 +343,23 @@ fn split(e: AppError) -> (String, String) {
     (e.detail, zh)
 }
 
-fn missing_header() -> AppError {
+/// A title from a description, for lists without a title column: its first sentence or clause,
+/// at most 30 characters.
+fn derive_title(description: &str) -> String {
+    let first = description
+        .split(['。', '；', ';', '\n', '，', ','])
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+        .unwrap_or("");
+    first.chars().take(30).collect()
+}
+
+pub(super) fn missing_header() -> AppError {
     AppError::new(
         ErrorCode::ImportRejected,
-        "no header row with at least 问题标题 (title), 问题类别 (category) and 区划代码 (place code) in the first 10 rows",
+        "no header row with 问题类别 (category), 问题标题 or 问题描述 (title or description) and 区划代码 or 所属村（社区） (place code or village name) in the first 10 rows",
     )
-    .zh("前 10 行中找不到含“问题标题”“问题类别”“区划代码”的表头")
+    .zh("前 10 行中找不到含“问题类别”、“问题标题”或“问题描述”、“区划代码”或“所属村（社区）”的表头")
 }
 
 /// Everything rows are resolved against, loaded once.
@@ -360,6 +367,8 @@ struct Lookup {
     by_code: HashMap<String, OrgUnitRow>,
     by_name: HashMap<String, Vec<OrgUnitRow>>,
     categories: Vec<(String, String)>,
+    /// (wording, category code, county path — None for a shipped default).
+    aliases: Vec<(String, String, Option<String>)>,
     people: HashMap<(String, OrgUnitId), UserId>,
 }
 
@@ -378,17 +387,31 @@ impl Lookup {
             .filter(|c| c.active)
             .map(|c| (c.code, c.name_zh))
             .collect();
+        let aliases = crate::db::category_aliases::all(conn)?
+            .into_iter()
+            .map(|(a, path)| (a.alias, a.category_code, path))
+            .collect();
         Ok(Self {
             by_code,
             by_name,
             categories,
+            aliases,
             people: HashMap::new(),
         })
     }
 
-    /// A category by code, by its Chinese name, or by the name's short form before the bracket
-    /// (`三堆` for `三堆（垃圾堆、柴草堆、粪土堆）`).
-    fn category(&self, text: &str) -> Result<String, (String, String)> {
+    /// A category by an alias in effect at the row's place (its county's first, then the shipped
+    /// defaults: `category_aliases`), by code, by its Chinese name, or by the name's short form
+    /// before the bracket (`三堆` for `三堆（垃圾堆、柴草堆、粪土堆）`).
+    fn category(&self, text: &str, place_path: &str) -> Result<String, (String, String)> {
+        let text = self
+            .aliases
+            .iter()
+            .filter(|(alias, _, county)| {
+                alias == text && county.as_deref().is_none_or(|c| place_path.starts_with(c))
+            })
+            .max_by_key(|(_, _, county)| county.as_ref().map_or(0, String::len))
+            .map_or(text, |(_, code, _)| code.as_str());
         self.categories
             .iter()
             .find(|(code, name)| {
@@ -401,6 +424,35 @@ impl Lookup {
                     format!("问题类别“{text}”不存在"),
                 )
             })
+    }
+
+    /// A village or community by name, among the places the caller supervises or administers
+    /// (a name that two of them share must be given by code).
+    fn place_by_name(&self, caller: &Caller, name: &str) -> Result<OrgUnitRow, (String, String)> {
+        let within: Vec<&OrgUnitRow> = self
+            .by_name
+            .get(name)
+            .map(|v| {
+                v.iter()
+                    .filter(|p| {
+                        [Role::Supervisor, Role::Admin]
+                            .into_iter()
+                            .any(|r| caller.has_role_at(r, Place { path: &p.path }))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        match within.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err((
+                format!("no village or community named `{name}` in your places"),
+                format!("您的辖区内没有名为“{name}”的村（社区）"),
+            )),
+            _ => Err((
+                format!("several places in your area are named `{name}`; use 区划代码"),
+                format!("辖区内有多个名为“{name}”的地方，请填写区划代码"),
+            )),
+        }
     }
 
     /// A responsible unit by code, or by a name no other place has.

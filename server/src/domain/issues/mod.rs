@@ -2,19 +2,25 @@
 //! (the rules themselves are `closeout_sync_protocol::lifecycle`), reading them, escalating
 //! overdue ones, and importing handed-down lists.
 
+pub mod actions;
 pub mod edit;
 pub mod escalation;
 pub mod import;
+pub mod import_plan;
+pub mod import_record;
+pub mod instructions;
 pub mod notice;
 pub mod queries;
 pub mod report;
+pub mod sort;
 pub mod transitions;
 pub mod view;
 
 use super::access::{Caller, Place};
 use crate::db::models::IssueRow;
-use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
-use closeout_sync_protocol::Role;
+use crate::zone::OfficeZone;
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use closeout_sync_protocol::{LightPolicy, Role};
 
 /// "Now" for the ledger: the server's UTC time, and the office's calendar day (deadlines are days
 /// in the office's time zone, not UTC).
@@ -22,26 +28,35 @@ use closeout_sync_protocol::Role;
 pub struct Clock {
     pub now: NaiveDateTime,
     pub today: NaiveDate,
-    /// The office's offset from UTC, to put other moments on its calendar.
-    pub utc_offset_hours: i32,
+    /// The office's time zone, to put other moments on its calendar.
+    pub zone: OfficeZone,
+    /// The office's 亮灯 thresholds (settings `lights`): the light is a function of the day.
+    pub lights: LightPolicy,
 }
 
 impl Clock {
-    pub fn at(now: NaiveDateTime, utc_offset_hours: i32) -> Self {
+    pub fn at(now: NaiveDateTime, zone: impl Into<OfficeZone>) -> Self {
+        let zone = zone.into();
         Self {
             now,
-            today: (now + Duration::hours(i64::from(utc_offset_hours))).date(),
-            utc_offset_hours,
+            today: zone.day_of(now),
+            zone,
+            lights: LightPolicy::default(),
         }
+    }
+
+    /// The same moment with the office's light thresholds.
+    pub fn with_lights(self, lights: LightPolicy) -> Self {
+        Self { lights, ..self }
     }
 
     /// The office's calendar day of a moment (UTC).
     pub fn day_of(&self, t: NaiveDateTime) -> NaiveDate {
-        (t + Duration::hours(i64::from(self.utc_offset_hours))).date()
+        self.zone.day_of(t)
     }
 
-    pub fn system(utc_offset_hours: i32) -> Self {
-        Self::at(Utc::now().naive_utc(), utc_offset_hours)
+    pub fn system(zone: impl Into<OfficeZone>) -> Self {
+        Self::at(Utc::now().naive_utc(), zone)
     }
 }
 

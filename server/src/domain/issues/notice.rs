@@ -20,9 +20,9 @@ pub struct NoticeData {
     pub responsible_person: String,
     pub target: String,
     pub deadline: NaiveDate,
-    pub issued_on: NaiveDate,
-    /// The office that issued it: the county (or the highest place) of the issue.
-    pub issuer: String,
+    /// The office that issued it (the county, or the highest place, of the issue), its 文号 and
+    /// 成文日期 (the day of assignment).
+    pub official: crate::domain::documents::Official,
     pub before_photos: Vec<String>,
     pub reopen_count: i32,
 }
@@ -33,6 +33,7 @@ pub fn gather(
     caller: &crate::domain::access::Caller,
     id: &IssueId,
     clock: Clock,
+    settings: &crate::settings::DocumentSettings,
 ) -> Result<NoticeData, AppError> {
     let issue = issues::find(conn, id)?
         .filter(|i| can_see(caller, i))
@@ -65,7 +66,7 @@ pub fn gather(
         if let Some(row) = org_units::find(conn, &OrgUnitId::from(uuid))? {
             let level: OrgLevel = row.level.parse()?;
             if level <= OrgLevel::County {
-                issuer = Some(row.name.clone());
+                issuer = Some(row.clone());
             }
             if level >= OrgLevel::County {
                 names.push(row.name);
@@ -81,7 +82,22 @@ pub fn gather(
         .transpose()
         .map_err(AppError::internal)?
         .unwrap_or_default();
-    let issued_on = issue.assigned_at.map_or(clock.today, |t| t.date());
+    let issued_on = issue.assigned_at.map_or(clock.today, |t| clock.day_of(t.0));
+    let Some(issuer) = issuer else {
+        return Err(AppError::internal(std::io::Error::other(format!(
+            "issue {id} has no place at county level or above to issue its notice"
+        ))));
+    };
+    let official = crate::domain::documents::issue(
+        conn,
+        settings,
+        "notice",
+        id.as_str(),
+        &issuer,
+        issued_on,
+        &caller.user_id,
+        clock.now,
+    )?;
     Ok(NoticeData {
         ledger_no: issue.ledger_no,
         title: issue.title,
@@ -89,13 +105,12 @@ pub fn gather(
         category,
         place: names.join(" "),
         address: issue.address,
-        reported_on: issue.created_at.date(),
+        reported_on: clock.day_of(issue.created_at.0),
         responsible_unit: unit,
         responsible_person: person,
         target: target.clone(),
         deadline,
-        issued_on,
-        issuer: issuer.unwrap_or_default(),
+        official,
         before_photos,
         reopen_count: issue.reopen_count,
     })

@@ -1,16 +1,18 @@
 //! Reading the ledger: one issue with its history, and filtered, keyset-paginated lists scoped
 //! to what the caller may see.
 
+use super::sort::IssueSort;
 use super::view::{self, Issue, IssueDetail};
 use super::{Clock, can_see};
 use crate::db::issues::{self, IssueFilter};
 use crate::db::{DbConnection, org_units};
 use crate::domain::access::{self, Caller, Place};
-use crate::domain::keyset::Keyset;
 use crate::error::AppError;
 use crate::ids::{IssueId, OrgUnitId, UserId};
 use chrono::{DateTime, Duration, Utc};
-use closeout_sync_protocol::{IssueSource, IssueState, Role};
+use closeout_sync_protocol::issue::Instruction;
+use closeout_sync_protocol::light::{self, LightCause, LightFacts};
+use closeout_sync_protocol::{ActionKind, IssueSource, IssueState, Light, Role};
 use serde::Serialize;
 
 /// One issue with its whole history; 404 if the caller cannot see it.
@@ -44,8 +46,23 @@ pub fn detail(
             inspection_id: l.inspection_id,
             item_key: l.item_key,
         });
+    let instructions = history
+        .iter()
+        .filter(|e| e.action == ActionKind::Instruct.as_str())
+        .map(|e| Instruction {
+            text: e.comment.clone().unwrap_or_default(),
+            author_id: e
+                .actor_id
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            author_name: e.actor_name.clone().unwrap_or_default(),
+            at: e.server_time,
+        })
+        .collect();
     Ok(IssueDetail {
-        issue: view::issue(row, clock.today)?,
+        issue: view::issue(row, &clock)?,
+        instructions,
         history,
         inspection,
     })
@@ -62,12 +79,16 @@ pub struct ListRequest {
     pub responsible_user_id: Option<UserId>,
     pub overdue: bool,
     pub due_within_days: Option<u32>,
+    /// Only open issues with these lights (亮灯).
+    pub lights: Vec<Light>,
     pub text: Option<String>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
     pub closed_from: Option<DateTime<Utc>>,
     pub closed_to: Option<DateTime<Utc>>,
     pub cursor: Option<String>,
+    /// The order of the list (and the kind of `cursor` it takes).
+    pub sort: IssueSort,
     pub limit: i64,
 }
 
@@ -88,13 +109,13 @@ pub fn list(
     let mut rows = issues::list(conn, &filter)?;
     let next_cursor = if rows.len() as i64 > req.limit {
         rows.truncate(req.limit as usize);
-        rows.last().map(|r| Keyset::encode(r.created_at, &r.id))
+        rows.last().map(|r| req.sort.cursor_of(r))
     } else {
         None
     };
     let items = rows
         .into_iter()
-        .map(|r| view::issue(r, clock.today))
+        .map(|r| view::issue(r, &clock))
         .collect::<Result<_, _>>()?;
     Ok(IssuePage { items, next_cursor })
 }
@@ -106,8 +127,150 @@ pub fn count(
     req: &ListRequest,
     clock: Clock,
 ) -> Result<i64, AppError> {
+    // Open issues narrowed only by the tally's terms (the ledger's `overdue`, light and
+    // due-soon lists): counted from the grouped index read, which is faster than counting rows.
+    if tally_answers(req) {
+        return Ok(counts(conn, caller, std::slice::from_ref(req), clock)?
+            .first()
+            .copied()
+            .unwrap_or(0));
+    }
     let filter = filter(conn, caller, req, clock)?;
     Ok(issues::count(conn, &filter)?)
+}
+
+/// Whether `counts` can answer `req`: about open issues only, narrowed by nothing but states,
+/// place, `overdue`, `due_within_days` and lights.
+fn tally_answers(req: &ListRequest) -> bool {
+    // Destructured in full, so that a filter added to the list must be thought about here.
+    let ListRequest {
+        states,
+        place_id: _,
+        overdue,
+        due_within_days,
+        lights,
+        category,
+        source,
+        responsible_unit_id,
+        responsible_user_id,
+        text,
+        created_from,
+        created_to,
+        closed_from,
+        closed_to,
+        cursor: _,
+        sort: _,
+        limit: _,
+    } = req;
+    let narrowed_otherwise = category.is_some()
+        || source.is_some()
+        || responsible_unit_id.is_some()
+        || responsible_user_id.is_some()
+        || text.is_some()
+        || created_from.is_some()
+        || created_to.is_some()
+        || closed_from.is_some()
+        || closed_to.is_some();
+    // Open issues only: named open states, or a filter that implies them.
+    let open_only = if states.is_empty() {
+        *overdue || due_within_days.is_some() || !lights.is_empty()
+    } else {
+        states.iter().all(|s| s.is_open())
+    };
+    !narrowed_otherwise && open_only
+}
+
+/// What `count` would answer for each request, from one grouped query instead of one count
+/// each (the console's dashboard asks some thirty). Every request must be about open issues
+/// only, narrowed by nothing but states, place, `overdue`, `due_within_days` and lights; the
+/// groups are matched with the list filter's own terms — the subtree of the place, a deadline
+/// before today (overdue) or from today to today + n days, and the light of
+/// `closeout_sync_protocol::light`, which the SQL light filter is tested against.
+pub fn counts(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    reqs: &[ListRequest],
+    clock: Clock,
+) -> Result<Vec<i64>, AppError> {
+    struct Want {
+        states: Vec<IssueState>,
+        place: Option<String>,
+        overdue: bool,
+        due: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+        lights: Vec<Light>,
+    }
+    let mut wants = Vec::with_capacity(reqs.len());
+    for req in reqs {
+        if !tally_answers(req) {
+            return Err(AppError::internal(anyhow::anyhow!(
+                "issue counts: a request this tally cannot answer: {req:?}"
+            )));
+        }
+        let place = match &req.place_id {
+            Some(id) => {
+                let row = org_units::find(conn, id)?.ok_or_else(|| AppError::not_found("place"))?;
+                access::require_visible(caller, Place { path: &row.path }, "place")?;
+                Some(row.path)
+            }
+            None => None,
+        };
+        wants.push(Want {
+            states: req.states.clone(),
+            place,
+            overdue: req.overdue,
+            due: req
+                .due_within_days
+                .map(|d| (clock.today, clock.today + Duration::days(i64::from(d)))),
+            lights: req.lights.clone(),
+        });
+    }
+    let open = ListRequest {
+        states: IssueState::ALL
+            .into_iter()
+            .filter(|s| s.is_open())
+            .collect(),
+        limit: 1,
+        ..ListRequest::default()
+    };
+    let open = filter(conn, caller, &open, clock)?;
+    let groups = issues::grouped_counts(
+        conn,
+        &open.visible_places,
+        &open.responsible_units,
+        &open.states,
+    )?;
+    let mut counts = vec![0i64; wants.len()];
+    for g in groups {
+        let state = IssueState::parse(&g.state).ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("stored state `{}` is not known", g.state))
+        })?;
+        let light = light::light(
+            &LightFacts {
+                state,
+                deadline: g.deadline,
+                progress_on: g.progress_on,
+            },
+            clock.today,
+            &clock.lights,
+        )
+        .map(LightCause::light);
+        for (want, n) in wants.iter().zip(counts.iter_mut()) {
+            let hit = (want.states.is_empty() || want.states.contains(&state))
+                && want
+                    .place
+                    .as_ref()
+                    .is_none_or(|p| g.place_path.starts_with(p.as_str()))
+                && (!want.overdue || g.deadline.is_some_and(|d| d < clock.today))
+                && want
+                    .due
+                    .is_none_or(|(from, to)| g.deadline.is_some_and(|d| d >= from && d <= to))
+                && (want.lights.is_empty() || light.is_some_and(|l| want.lights.contains(&l)));
+            if hit {
+                *n += g.count;
+            }
+        }
+    }
+    Ok(counts)
 }
 
 /// The request as a query filter scoped to the caller: 404 for a `place_id` the caller cannot
@@ -134,15 +297,10 @@ fn filter(
         created_to: req.created_to.map(|t| t.naive_utc()),
         closed_from: req.closed_from.map(|t| t.naive_utc()),
         closed_to: req.closed_to.map(|t| t.naive_utc()),
-        after: req
-            .cursor
-            .as_deref()
-            .map(Keyset::decode)
-            .transpose()?
-            .map(|k| (k.at, IssueId::from(k.id))),
         limit: req.limit + 1,
         ..IssueFilter::default()
     };
+    req.sort.apply(req.cursor.as_deref(), &mut filter)?;
     if let Some(place) = &req.place_id {
         let row = org_units::find(conn, place)?.ok_or_else(|| AppError::not_found("place"))?;
         access::require_visible(caller, Place { path: &row.path }, "place")?;
@@ -155,6 +313,12 @@ fn filter(
     }
     if req.overdue {
         filter.deadline_before = Some(clock.today);
+    }
+    if !req.lights.is_empty() {
+        filter.lights = Some((
+            req.lights.clone(),
+            closeout_sync_protocol::light::LightBounds::on(clock.today, &clock.lights),
+        ));
     }
     if let Some(days) = req.due_within_days {
         filter.deadline_within = Some((clock.today, clock.today + Duration::days(i64::from(days))));

@@ -132,6 +132,7 @@ pub fn insert_new(
     origin: &Origin<'_>,
     clock: Clock,
 ) -> Result<IssueRow, AppError> {
+    crate::domain::place_changes::require_open(conn, place)?;
     let year = clock.today.year();
     let number = ledger_numbers::next(conn, &scope, year)?;
     let (row, event) = new_rows(id, input, place, scope, number, origin, clock)?;
@@ -184,6 +185,7 @@ pub fn new_rows(
         closed_at: None,
         created_at: clock.now.into(),
         updated_at: clock.now.into(),
+        progress_on: None,
     };
     let event = IssueEventRow {
         device_time: input.device_time.map(|t| t.naive_utc().into()),
@@ -191,7 +193,7 @@ pub fn new_rows(
         lon: row.lon,
         accuracy_m: row.accuracy_m,
         photos: serde_json::to_string(&input.photos).map_err(AppError::internal)?,
-        data: first_event_data(&row.ledger_no, origin.import.as_ref()),
+        data: first_event_data(&row, origin.import.as_ref()),
         ..IssueEventRow::new(
             &id,
             1,
@@ -209,13 +211,33 @@ pub fn new_rows(
 /// The ledger number of a new issue in the office's current year, once numbers are known.
 pub fn renumber(row: &mut IssueRow, event: &mut IssueEventRow, number: i32, clock: Clock) {
     row.ledger_no = format!("{}-{number:07}", clock.today.year());
-    event.data = first_event_data(&row.ledger_no, None);
+    event.data = first_event_data(row, None);
 }
 
-/// What the first history event of an issue records: its ledger number and, for an import, where
-/// it came from.
-fn first_event_data(ledger_no: &str, import: Option<&serde_json::Value>) -> String {
-    serde_json::json!({ "ledger_no": ledger_no, "import": import }).to_string()
+/// What the first history event of an issue records: its ledger number, the complete content as
+/// first reported (`original`, which later edits never touch), and, for an import, where it came
+/// from. See docs/ledger.md "History".
+pub fn first_event_data(row: &IssueRow, import: Option<&serde_json::Value>) -> String {
+    let location = match (row.lat, row.lon) {
+        (Some(lat), Some(lon)) => serde_json::json!({
+            "lat": lat, "lon": lon, "accuracy_m": row.accuracy_m, "address": row.address,
+        }),
+        _ => serde_json::Value::Null,
+    };
+    serde_json::json!({
+        "ledger_no": row.ledger_no,
+        "import": import,
+        "original": {
+            "title": row.title,
+            "description": row.description,
+            "category": row.category,
+            "severity": row.severity,
+            "source": row.source,
+            "place_id": row.place_id,
+            "location": location,
+        },
+    })
+    .to_string()
 }
 
 pub fn validate(input: &NewIssue) -> Result<(), AppError> {

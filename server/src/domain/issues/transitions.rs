@@ -233,8 +233,17 @@ fn apply_effects(
             json!({"responsible_unit_id": unit.id, "responsible_unit_name": unit.name,
                    "responsible_user_id": user_id, "target": issue.target, "deadline": deadline})
         }
-        ActionKind::Acknowledge | ActionKind::Comment => json!({}),
-        ActionKind::Progress => json!({ "stage": req.stage }),
+        // The progress clock (亮灯) starts when the unit signs for the issue, reports progress
+        // (续报) or gets it back.
+        ActionKind::Acknowledge => {
+            issue.progress_on = Some(clock.today);
+            json!({})
+        }
+        ActionKind::Comment | ActionKind::Instruct => json!({}),
+        ActionKind::Progress => {
+            issue.progress_on = Some(clock.today);
+            json!({ "stage": req.stage })
+        }
         ActionKind::Submit => {
             require_arrived(conn, &req.photos)?;
             json!({ "after_photos": req.photos.len() })
@@ -250,6 +259,7 @@ fn apply_effects(
                 future("deadline", day)?;
                 issue.deadline = Some(day);
             }
+            issue.progress_on = Some(clock.today);
             json!({ "reason": req.reason, "deadline": req.deadline })
         }
         ActionKind::Reopen => {

@@ -1,10 +1,14 @@
-//! Issues and their history as the API shows them, with `overdue` and `days_overdue` derived.
+//! Issues and their history as the API shows them, with `overdue`, `days_overdue` and the light
+//! (亮灯, by `closeout_sync_protocol::light`) derived.
 
+use super::Clock;
 use crate::db::models::{IssueEventRow, IssueRow};
 use crate::error::AppError;
 use crate::ids::{IssueEventId, IssueId, OrgUnitId, UserId};
 use chrono::{DateTime, NaiveDate, Utc};
-use closeout_sync_protocol::{IssueSource, IssueState, Severity};
+use closeout_sync_protocol::issue::Instruction;
+use closeout_sync_protocol::light::{self, LightCause, LightFacts};
+use closeout_sync_protocol::{IssueSource, IssueState, Light, Severity};
 use serde::{Deserialize, Serialize};
 
 /// Where the problem is (WGS-84), as reported.
@@ -47,6 +51,13 @@ pub struct Issue {
     /// Past its deadline and still open.
     pub overdue: bool,
     pub days_overdue: i64,
+    /// 亮灯: `green` on track, `yellow` deadline near or progress report late, `red` overdue;
+    /// absent once the issue is no longer open (docs/ledger.md#lights).
+    pub light: Option<Light>,
+    /// Why the light has its colour, with the figure (days left, since, overdue).
+    pub light_cause: Option<LightCause>,
+    /// The office day the progress clock last started (签收, 续报, 退回).
+    pub progress_on: Option<NaiveDate>,
     /// 0 none, 1 催办 reminder, 2 通报 bulletin, 3 约谈 admonition, 4 问责 accountability.
     pub escalation_level: i32,
     pub reopen_count: i32,
@@ -88,6 +99,8 @@ pub struct IssueEvent {
 pub struct IssueDetail {
     #[serde(flatten)]
     pub issue: Issue,
+    /// 领导批示, oldest first: the `instruct` steps of the history, shown above it.
+    pub instructions: Vec<Instruction>,
     /// Every step, oldest first. Append-only.
     pub history: Vec<IssueEvent>,
     /// The inspection item whose failure raised this issue, if one did.
@@ -109,8 +122,18 @@ fn stored<T>(what: &str, value: &str, parsed: Option<T>) -> Result<T, AppError> 
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("stored {what} `{value}` is not known")))
 }
 
-pub fn issue(row: IssueRow, today: NaiveDate) -> Result<Issue, AppError> {
+pub fn issue(row: IssueRow, clock: &Clock) -> Result<Issue, AppError> {
+    let today = clock.today;
     let state = stored("state", &row.state, IssueState::parse(&row.state))?;
+    let light_cause = light::light(
+        &LightFacts {
+            state,
+            deadline: row.deadline,
+            progress_on: row.progress_on,
+        },
+        today,
+        &clock.lights,
+    );
     let days_overdue = match row.deadline {
         Some(deadline) if state.is_open() && deadline < today => (today - deadline).num_days(),
         _ => 0,
@@ -133,6 +156,9 @@ pub fn issue(row: IssueRow, today: NaiveDate) -> Result<Issue, AppError> {
         }),
         overdue: days_overdue > 0,
         days_overdue,
+        light: light_cause.map(LightCause::light),
+        light_cause,
+        progress_on: row.progress_on,
         state,
         id: row.id,
         ledger_no: row.ledger_no,

@@ -46,7 +46,7 @@ pub fn gather(
             let row = issues::find(conn, &id)?
                 .filter(|r| can_see(caller, r))
                 .ok_or_else(|| AppError::not_found("issue"))?;
-            (vec![view::issue(row, office.clock.today)?], false)
+            (vec![view::issue(row, &office.clock)?], false)
         }
         None => {
             let page = queries::list(

@@ -66,6 +66,21 @@ pub struct Bulletin {
     pub categories: Vec<CategoryFigures>,
 }
 
+/// Competition ranks over the sorted ranking (1, 1, 3): places equal on closure rate and overdue
+/// count share a rank (并列), as in `/reports/rankings`; the name only orders them on the page.
+fn share_ranks(ranking: &mut [Ranked]) {
+    let key = |r: &Ranked| (r.figures.closure_rate.map(f64::to_bits), r.figures.overdue);
+    let mut previous: Option<((Option<u64>, u64), usize)> = None;
+    for (i, r) in ranking.iter_mut().enumerate() {
+        let rank = match previous {
+            Some((k, rank)) if k == key(r) => rank,
+            _ => i + 1,
+        };
+        r.rank = rank;
+        previous = Some((key(r), rank));
+    }
+}
+
 pub fn compute(
     conn: &mut DbConnection,
     caller: &Caller,
@@ -75,22 +90,20 @@ pub fn compute(
     long_overdue_days: i64,
 ) -> Result<Bulletin, AppError> {
     let previous_period = period.previous();
-    let now = stats::compute(
-        conn,
-        caller,
-        parent.clone(),
-        period.clone(),
-        office,
-        long_overdue_days,
-    )?;
-    let before = stats::compute(
+    let mut both = stats::compute_periods(
         conn,
         caller,
         parent,
-        previous_period.clone(),
+        &[period.clone(), previous_period.clone()],
         office,
         long_overdue_days,
-    )?;
+    )?
+    .into_iter();
+    let (Some(now), Some(before)) = (both.next(), both.next()) else {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "bulletin: the statistics of two periods were not both computed"
+        )));
+    };
     let kind = if period.days_count() <= 7 {
         "周"
     } else if period.days_count() <= 31 {
@@ -116,9 +129,7 @@ pub fn compute(
             .then(a.figures.overdue.cmp(&b.figures.overdue))
             .then_with(|| a.name.cmp(&b.name))
     });
-    for (i, r) in ranking.iter_mut().enumerate() {
-        r.rank = i + 1;
-    }
+    share_ranks(&mut ranking);
     let mut praised = Vec::new();
     let mut reprimanded = Vec::new();
     for p in &ranking {

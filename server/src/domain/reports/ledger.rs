@@ -9,7 +9,7 @@ use crate::domain::issues::Clock;
 use crate::domain::issues::queries::{self, ListRequest};
 use crate::domain::issues::view::{ESCALATION_NAMES_ZH, Issue};
 use crate::error::{AppError, ErrorCode};
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 
 /// Issues read per database round trip: big enough to amortise the query, small enough that an
 /// export of any size holds only this many rows in memory.
@@ -45,6 +45,10 @@ pub struct LedgerRow {
     pub reported_on: NaiveDate,
     /// 销号日期 in the office's time zone.
     pub closed_on: Option<NaiveDate>,
+    /// 亮灯 of an open issue (`green`/`yellow`/`red`), absent once closed.
+    pub light: Option<closeout_sync_protocol::Light>,
+    /// 绿灯 / 黄灯 / 红灯, or empty.
+    pub light_zh: &'static str,
 }
 
 /// What the title row says: whose ledger, which period, as of when.
@@ -59,20 +63,18 @@ pub struct LedgerMeta {
     pub total: i64,
 }
 
-/// The office's clock plus its offset from UTC (dates of stored UTC times).
+/// The office's clock, whose zone dates stored UTC times.
 #[derive(Debug, Clone, Copy)]
 pub struct Office {
     pub clock: Clock,
-    pub utc_offset_hours: i32,
     /// Thresholds of the photo evidence checks shown in albums.
     pub evidence: crate::domain::evidence::EvidencePolicy,
 }
 
 impl Office {
-    pub fn new(clock: Clock, utc_offset_hours: i32) -> Self {
+    pub fn new(clock: Clock) -> Self {
         Self {
             clock,
-            utc_offset_hours,
             evidence: crate::domain::evidence::EvidencePolicy::default(),
         }
     }
@@ -85,12 +87,12 @@ impl Office {
 
     /// The office's calendar day of a stored UTC time.
     pub fn day_of(&self, t: NaiveDateTime) -> NaiveDate {
-        (t + Duration::hours(i64::from(self.utc_offset_hours))).date()
+        self.clock.zone.day_of(t)
     }
 
     /// The UTC instant at which an office day begins.
     pub fn start_of(&self, day: NaiveDate) -> NaiveDateTime {
-        day.and_time(chrono::NaiveTime::MIN) - Duration::hours(i64::from(self.utc_offset_hours))
+        self.clock.zone.start_of(day)
     }
 }
 
@@ -129,14 +131,13 @@ pub fn prepare(
             }
         }
     };
-    let day = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| office.day_of(t.naive_utc()));
+    let (from, to) = covered_days(office, req.created_from, req.created_to);
     let fmt = |d: NaiveDate| d.format("%Y年%m月%d日").to_string();
     let as_of = office.clock.today;
-    // created_to is exclusive: the last day covered is the one before it.
-    let period = match (day(req.created_from), day(req.created_to)) {
-        (Some(from), Some(to)) => format!("{}至{}", fmt(from), fmt(to.pred_opt().unwrap_or(to))),
+    let period = match (from, to) {
+        (Some(from), Some(to)) => format!("{}至{}", fmt(from), fmt(to)),
         (Some(from), None) => format!("{}至{}", fmt(from), fmt(as_of)),
-        (None, Some(to)) => format!("截至{}", fmt(to.pred_opt().unwrap_or(to))),
+        (None, Some(to)) => format!("截至{}", fmt(to)),
         (None, None) => format!("截至{}", fmt(as_of)),
     };
     Ok(LedgerMeta {
@@ -145,6 +146,21 @@ pub fn prepare(
         as_of,
         total,
     })
+}
+
+/// The first and last office days a creation filter covers. `created_to` is exclusive, so the
+/// last day is the one holding the last instant before it: `created_to=2026-12-01T00:00+08:00`
+/// ends on 30 November, `created_to=2026-11-30T23:59:59+08:00` too (that day is covered up to
+/// its last second, and a caption must not drop it).
+pub fn covered_days(
+    office: Office,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+) -> (Option<NaiveDate>, Option<NaiveDate>) {
+    (
+        from.map(|t| office.day_of(t.naive_utc())),
+        to.map(|t| office.day_of(t.naive_utc() - chrono::Duration::nanoseconds(1))),
+    )
 }
 
 /// Walks every page of the list and hands each page's rows to `sink`, in list order (newest
@@ -218,5 +234,39 @@ pub fn row(
         reopen_count: issue.reopen_count,
         reported_on: office.day_of(issue.created_at.naive_utc()),
         closed_on: issue.closed_at.map(|t| office.day_of(t.naive_utc())),
+        light: issue.light,
+        light_zh: issue
+            .light
+            .map_or("", closeout_sync_protocol::Light::name_zh),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Office, covered_days};
+    use crate::domain::issues::Clock;
+    use chrono::{DateTime, NaiveDate, Utc};
+
+    fn at(s: &str) -> Option<DateTime<Utc>> {
+        Some(DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc))
+    }
+
+    #[test]
+    fn the_last_covered_day_is_the_day_of_the_last_instant_before_the_end() {
+        let office = Office::new(Clock::system(crate::zone::OfficeZone::default()));
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d);
+        for (to, last) in [
+            ("2026-12-01T00:00:00+08:00", day(30)),
+            ("2026-11-30T23:59:59+08:00", day(30)),
+            ("2026-11-30T16:00:00Z", day(30)),
+            ("2026-11-30T12:00:00+08:00", day(30)),
+            ("2026-11-30T00:00:00+08:00", day(29)),
+        ] {
+            assert_eq!(
+                covered_days(office, at("2026-11-01T00:00:00+08:00"), at(to)),
+                (day(1), last),
+                "{to}"
+            );
+        }
+    }
 }

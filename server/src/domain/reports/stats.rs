@@ -17,18 +17,17 @@
 use super::ledger::Office;
 use super::names::Names;
 use super::period::Period;
-use crate::db::issues::{self, FigureScope, IssueFigureRow};
+use crate::db::issue_figures::{self, FigureScope, IssueFigureRow};
 use crate::db::{DbConnection, org_units};
 use crate::domain::access::{self, Caller, Place};
 use crate::domain::issues::view::ESCALATION_NAMES_ZH;
 use crate::error::{AppError, ErrorCode};
 use crate::ids::OrgUnitId;
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 use closeout_sync_protocol::Role;
 use serde::Serialize;
 use std::collections::HashMap;
 
-const PAGE: i64 = 2000;
 /// Periods up to this long get a backlog point per day; longer ones one per week (Sundays) and
 /// the last day.
 pub const DAILY_UP_TO_DAYS: i64 = 62;
@@ -177,6 +176,124 @@ pub fn compute(
     office: Office,
     long_overdue_days: i64,
 ) -> Result<Stats, AppError> {
+    let mut all = compute_periods(conn, caller, parent, &[period], office, long_overdue_days)?;
+    all.pop()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("stats of one period: none computed")))
+}
+
+/// One period's figures as the rows go by (see [`compute_periods`]).
+struct Tally {
+    period: Period,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    overdue_cutoff: NaiveDate,
+    last_backlog_day: NaiveDate,
+    backlog_len: usize,
+    per_place: Vec<Acc>,
+    per_category: HashMap<String, Acc>,
+    totals: Acc,
+    backlog_diff: Vec<i64>,
+    overdue_list: Vec<(i64, IssueFigureRow)>,
+}
+
+impl Tally {
+    fn new(period: Period, office: Office, places: usize) -> Self {
+        let today = office.clock.today;
+        let last_backlog_day = period.to.min(today);
+        let backlog_len =
+            usize::try_from((last_backlog_day - period.from).num_days() + 1).unwrap_or(0);
+        Self {
+            start: office.start_of(period.from),
+            end: office.start_of(period.to + Duration::days(1)),
+            overdue_cutoff: (period.to + Duration::days(1)).min(today),
+            last_backlog_day,
+            backlog_len,
+            per_place: vec![Acc::default(); places],
+            per_category: HashMap::new(),
+            totals: Acc::default(),
+            backlog_diff: vec![0i64; backlog_len + 1],
+            overdue_list: Vec::new(),
+            period,
+        }
+    }
+
+    fn day_index(&self, d: NaiveDate) -> usize {
+        usize::try_from((d - self.period.from).num_days())
+            .unwrap_or(0)
+            .min(self.backlog_len)
+    }
+
+    /// Counts `row` (its child place index `place`) if it bears on the period: the filter of
+    /// `issue_figures::for_each_figure` for this period.
+    fn add(&mut self, row: &IssueFigureRow, place: usize, office: Office, long_overdue_days: i64) {
+        if row.created_at >= self.end || row.closed_at.is_some_and(|t| t < self.start) {
+            return;
+        }
+        let (start, end) = (self.start, self.end);
+        let closed_at = row.closed_at.filter(|_| row.state == "closed");
+        let created_day = office.day_of(row.created_at);
+        let closed_day = closed_at.map(|t| office.day_of(t));
+        let found = row.created_at >= start;
+        let closed_in = closed_at.is_some_and(|t| t >= start && t < end);
+        let open_at_end = closed_at.is_none_or(|t| t >= end);
+        let on_time = closed_in
+            && match (row.deadline, closed_day) {
+                (Some(deadline), Some(day)) => day <= deadline,
+                _ => true,
+            };
+        let overdue_days = match row.deadline {
+            Some(d) if open_at_end && d < self.overdue_cutoff => {
+                (self.overdue_cutoff - d).num_days()
+            }
+            _ => 0,
+        };
+        let close_days = closed_at.filter(|_| closed_in).map_or(0.0, |t| {
+            (t - row.created_at).num_seconds() as f64 / 86_400.0
+        });
+        let category = match self.per_category.get_mut(&row.category) {
+            Some(acc) => acc,
+            None => self.per_category.entry(row.category.clone()).or_default(),
+        };
+        for acc in [&mut self.per_place[place], category, &mut self.totals] {
+            acc.f.found += u64::from(found);
+            acc.f.closed += u64::from(closed_in);
+            acc.f.open += u64::from(open_at_end);
+            acc.f.overdue += u64::from(overdue_days > 0);
+            acc.f.escalated += u64::from(open_at_end && row.escalation_level >= 2);
+            acc.f.long_overdue += u64::from(overdue_days > long_overdue_days);
+            acc.closed_on_time += u64::from(on_time);
+            acc.close_days += close_days;
+        }
+        if self.backlog_len > 0 && created_day <= self.last_backlog_day {
+            let at = self.day_index(created_day.max(self.period.from));
+            self.backlog_diff[at] += 1;
+            if let Some(day) = closed_day
+                && day <= self.last_backlog_day
+            {
+                let at = self.day_index(day.max(self.period.from));
+                self.backlog_diff[at] -= 1;
+            }
+        }
+        if overdue_days > 0 {
+            self.overdue_list.push((overdue_days, row.clone()));
+            if self.overdue_list.len() > OVERDUE_LIST_MAX * 2 {
+                trim(&mut self.overdue_list);
+            }
+        }
+    }
+}
+
+/// The statistics of several periods of one parent place, from one read of its issues (the
+/// bulletin compares a period with the one before). Each period counts exactly the rows and
+/// figures a report of that period alone would.
+pub fn compute_periods(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    parent: Option<OrgUnitId>,
+    periods: &[Period],
+    office: Office,
+    long_overdue_days: i64,
+) -> Result<Vec<Stats>, AppError> {
     let parent = resolve_parent(conn, caller, parent)?;
     let scope = scope_of(caller, &parent.path);
     let mut names = Names::new(conn)?;
@@ -193,23 +310,11 @@ pub fn compute(
         .map(|(i, c)| (c.id.as_str().to_owned(), i))
         .collect();
     let own = children.len();
-    let mut per_place = vec![Acc::default(); own + 1];
-    let mut per_category: HashMap<String, Acc> = HashMap::new();
-    let mut totals = Acc::default();
-
-    let start = office.start_of(period.from);
-    let end = office.start_of(period.to + Duration::days(1));
     let today = office.clock.today;
-    let overdue_cutoff = (period.to + Duration::days(1)).min(today);
-    let last_backlog_day = period.to.min(today);
-    let backlog_len = usize::try_from((last_backlog_day - period.from).num_days() + 1).unwrap_or(0);
-    let mut backlog_diff = vec![0i64; backlog_len + 1];
-    let day_index = |d: NaiveDate| -> usize {
-        usize::try_from((d - period.from).num_days())
-            .unwrap_or(0)
-            .min(backlog_len)
-    };
-    let mut overdue_list: Vec<(i64, IssueFigureRow)> = Vec::new();
+    let mut tallies: Vec<Tally> = periods
+        .iter()
+        .map(|p| Tally::new(p.clone(), office, own + 1))
+        .collect();
     // A row's child is the path segment right after the parent's path: of its place, or (in a
     // unit's report, for an issue reported elsewhere) of the unit it is assigned to.
     let child_of = |place_path: &str, unit_path: Option<&str>| -> usize {
@@ -224,149 +329,118 @@ pub fn compute(
         }
         .unwrap_or(own)
     };
-
-    let mut after = None;
-    loop {
-        let rows = issues::figures_in(conn, scope, start, end, after.as_ref(), PAGE)?;
-        let Some(last) = rows.last() else { break };
-        after = Some(last.id.clone());
-        for row in rows {
-            let place = child_of(&row.place_path, row.responsible_unit_path.as_deref());
-            let closed_at = row.closed_at.filter(|_| row.state == "closed");
-            let created_day = office.day_of(row.created_at);
-            let closed_day = closed_at.map(|t| office.day_of(t));
-            let found = row.created_at >= start;
-            let closed_in = closed_at.is_some_and(|t| t >= start && t < end);
-            let open_at_end = closed_at.is_none_or(|t| t >= end);
-            let on_time = closed_in
-                && match (row.deadline, closed_day) {
-                    (Some(deadline), Some(day)) => day <= deadline,
-                    _ => true,
-                };
-            let overdue_days = match row.deadline {
-                Some(d) if open_at_end && d < overdue_cutoff => (overdue_cutoff - d).num_days(),
-                _ => 0,
-            };
-            let close_days = closed_at.filter(|_| closed_in).map_or(0.0, |t| {
-                (t - row.created_at).num_seconds() as f64 / 86_400.0
-            });
-            let category = per_category.entry(row.category.clone()).or_default();
-            for acc in [&mut per_place[place], category, &mut totals] {
-                acc.f.found += u64::from(found);
-                acc.f.closed += u64::from(closed_in);
-                acc.f.open += u64::from(open_at_end);
-                acc.f.overdue += u64::from(overdue_days > 0);
-                acc.f.escalated += u64::from(open_at_end && row.escalation_level >= 2);
-                acc.f.long_overdue += u64::from(overdue_days > long_overdue_days);
-                acc.closed_on_time += u64::from(on_time);
-                acc.close_days += close_days;
-            }
-            if backlog_len > 0 && created_day <= last_backlog_day {
-                backlog_diff[day_index(created_day.max(period.from))] += 1;
-                if let Some(day) = closed_day
-                    && day <= last_backlog_day
-                {
-                    backlog_diff[day_index(day.max(period.from))] -= 1;
-                }
-            }
-            if overdue_days > 0 {
-                overdue_list.push((overdue_days, row));
-                if overdue_list.len() > OVERDUE_LIST_MAX * 2 {
-                    trim(&mut overdue_list);
-                }
-            }
+    let (Some(start), Some(end)) = (
+        tallies.iter().map(|t| t.start).min(),
+        tallies.iter().map(|t| t.end).max(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    issue_figures::for_each_figure(conn, scope, start, end, |row| {
+        let place = child_of(&row.place_path, row.responsible_unit_path.as_deref());
+        for tally in &mut tallies {
+            tally.add(&row, place, office, long_overdue_days);
         }
-    }
-    for (path, unit_path, category) in issues::reopenings_in(conn, scope, start, end)? {
-        let place = child_of(&path, unit_path.as_deref());
-        per_place[place].f.reopened += 1;
-        per_category.entry(category).or_default().f.reopened += 1;
-        totals.f.reopened += 1;
-    }
+    })?;
 
-    let mut places: Vec<PlaceFigures> = children
-        .iter()
-        .zip(&per_place)
-        .map(|(c, acc)| PlaceFigures {
-            id: c.id.clone(),
-            name: c.name.clone(),
-            figures: acc.figures(),
-        })
-        .collect();
-    let own_acc = &per_place[own];
-    if own_acc.f.found + own_acc.f.closed + own_acc.f.open + own_acc.f.reopened > 0 {
-        places.push(PlaceFigures {
-            id: parent.id.clone(),
-            name: format!("{}(本级)", parent.name),
-            figures: own_acc.figures(),
-        });
-    }
-    let mut categories: Vec<CategoryFigures> = Vec::new();
-    for (code, name_zh) in Names::category_codes(conn)? {
-        if let Some(acc) = per_category.remove(&code) {
-            categories.push(CategoryFigures {
-                code,
-                name_zh,
+    let category_codes = Names::category_codes(conn)?;
+    let mut out = Vec::with_capacity(tallies.len());
+    for mut tally in tallies {
+        for (path, unit_path, category) in
+            issue_figures::reopenings_in(conn, scope, tally.start, tally.end)?
+        {
+            let place = child_of(&path, unit_path.as_deref());
+            tally.per_place[place].f.reopened += 1;
+            tally.per_category.entry(category).or_default().f.reopened += 1;
+            tally.totals.f.reopened += 1;
+        }
+        let mut places: Vec<PlaceFigures> = children
+            .iter()
+            .zip(&tally.per_place)
+            .map(|(c, acc)| PlaceFigures {
+                id: c.id.clone(),
+                name: c.name.clone(),
                 figures: acc.figures(),
+            })
+            .collect();
+        let own_acc = &tally.per_place[own];
+        if own_acc.f.found + own_acc.f.closed + own_acc.f.open + own_acc.f.reopened > 0 {
+            places.push(PlaceFigures {
+                id: parent.id.clone(),
+                name: format!("{}(本级)", parent.name),
+                figures: own_acc.figures(),
             });
         }
-    }
-    // Codes no longer in the taxonomy still count, under their code.
-    let mut rest: Vec<_> = per_category.into_iter().collect();
-    rest.sort_by(|a, b| a.0.cmp(&b.0));
-    categories.extend(rest.into_iter().map(|(code, acc)| CategoryFigures {
-        name_zh: code.clone(),
-        code,
-        figures: acc.figures(),
-    }));
-    let mut open = 0i64;
-    let weekly = period.days_count() > DAILY_UP_TO_DAYS;
-    let backlog = (0..backlog_len)
-        .filter_map(|i| {
-            open += backlog_diff[i];
-            let date = period.from + Duration::days(i as i64);
-            let shown = !weekly || date.weekday() == Weekday::Sun || i + 1 == backlog_len;
-            shown.then(|| BacklogPoint {
-                date,
-                open: u64::try_from(open).unwrap_or(0),
+        let mut categories: Vec<CategoryFigures> = Vec::new();
+        for (code, name_zh) in &category_codes {
+            if let Some(acc) = tally.per_category.remove(code) {
+                categories.push(CategoryFigures {
+                    code: code.clone(),
+                    name_zh: name_zh.clone(),
+                    figures: acc.figures(),
+                });
+            }
+        }
+        // Codes no longer in the taxonomy still count, under their code.
+        let mut rest: Vec<_> = tally.per_category.into_iter().collect();
+        rest.sort_by(|a, b| a.0.cmp(&b.0));
+        categories.extend(rest.into_iter().map(|(code, acc)| CategoryFigures {
+            name_zh: code.clone(),
+            code,
+            figures: acc.figures(),
+        }));
+        let mut open = 0i64;
+        let period = tally.period;
+        let weekly = period.days_count() > DAILY_UP_TO_DAYS;
+        let backlog_len = tally.backlog_len;
+        let backlog = (0..backlog_len)
+            .filter_map(|i| {
+                open += tally.backlog_diff[i];
+                let date = period.from + Duration::days(i as i64);
+                let shown = !weekly || date.weekday() == Weekday::Sun || i + 1 == backlog_len;
+                shown.then(|| BacklogPoint {
+                    date,
+                    open: u64::try_from(open).unwrap_or(0),
+                })
             })
-        })
-        .collect();
-    trim(&mut overdue_list);
-    let mut overdue = Vec::with_capacity(overdue_list.len());
-    for (days, row) in overdue_list {
-        let level = usize::try_from(row.escalation_level).unwrap_or(0);
-        overdue.push(OverdueItem {
-            place: names.place_label(conn, &row.place_id)?,
-            responsible_unit: match &row.responsible_unit_id {
-                Some(id) => names.unit_name(conn, id)?,
-                None => String::new(),
+            .collect();
+        let mut overdue_list = tally.overdue_list;
+        trim(&mut overdue_list);
+        let mut overdue = Vec::with_capacity(overdue_list.len());
+        for (days, row) in overdue_list {
+            let level = usize::try_from(row.escalation_level).unwrap_or(0);
+            overdue.push(OverdueItem {
+                place: names.place_label(conn, &row.place_id)?,
+                responsible_unit: match &row.responsible_unit_id {
+                    Some(id) => names.unit_name(conn, id)?,
+                    None => String::new(),
+                },
+                deadline: row.deadline.unwrap_or(period.to),
+                days_overdue: days,
+                escalation_level: row.escalation_level,
+                escalation: ESCALATION_NAMES_ZH
+                    .get(level)
+                    .copied()
+                    .unwrap_or("")
+                    .to_owned(),
+                ledger_no: row.ledger_no,
+                title: row.title,
+            });
+        }
+        out.push(Stats {
+            parent: PlaceRef {
+                id: parent.id.clone(),
+                name: parent.name.clone(),
             },
-            deadline: row.deadline.unwrap_or(period.to),
-            days_overdue: days,
-            escalation_level: row.escalation_level,
-            escalation: ESCALATION_NAMES_ZH
-                .get(level)
-                .copied()
-                .unwrap_or("")
-                .to_owned(),
-            ledger_no: row.ledger_no,
-            title: row.title,
+            period,
+            as_of: today,
+            totals: tally.totals.figures(),
+            places,
+            categories,
+            backlog,
+            overdue,
         });
     }
-    Ok(Stats {
-        parent: PlaceRef {
-            id: parent.id,
-            name: parent.name,
-        },
-        period,
-        as_of: today,
-        totals: totals.figures(),
-        places,
-        categories,
-        backlog,
-        overdue,
-    })
+    Ok(out)
 }
 
 /// The issues a report on `parent` covers, as the caller's issue list has them: those reported in

@@ -13,7 +13,6 @@ use crate::error::{AppError, ErrorCode};
 use crate::ids::{ConflictId, IssueId, OrgUnitId};
 use closeout_sync_protocol::sync::{MutationBody, MutationResult, MutationStatus};
 use diesel::Connection;
-use serde::Deserialize;
 use serde_json::json;
 
 pub(crate) fn result(m: &RawMutation, status: MutationStatus) -> MutationResult {
@@ -24,6 +23,7 @@ pub(crate) fn result(m: &RawMutation, status: MutationStatus) -> MutationResult 
         code: None,
         message: None,
         message_zh: None,
+        field: None,
         version: None,
         conflict_ids: None,
         original: None,
@@ -51,31 +51,23 @@ fn is_stale(code: ErrorCode) -> bool {
             | ErrorCode::NoPendingExtension
             | ErrorCode::ExtensionAlreadyPending
             | ErrorCode::EscalationAtTop
-            | ErrorCode::ConcurrentUpdate
     )
 }
 
-/// One mutation inside a savepoint: a refusal undoes it alone.
+/// One decoded mutation inside a savepoint: a refusal undoes it alone. A lost write race is no
+/// refusal: it fails the batch, which `push` runs again.
 pub(super) fn apply(
     conn: &mut DbConnection,
     cx: Context<'_>,
     device: &DeviceRow,
     m: &RawMutation,
+    body: &MutationBody,
 ) -> Result<MutationResult, AppError> {
-    let body: MutationBody = match MutationBody::deserialize(&m.body) {
-        Ok(b) => b,
-        Err(e) => {
-            return Ok(refused(
-                m,
-                AppError::new(ErrorCode::MalformedMutation, format!("body: {e}")),
-            ));
-        }
-    };
-    let outcome = conn.transaction(|conn| apply_body(conn, cx, device, m, &body));
+    let outcome = conn.transaction(|conn| apply_body(conn, cx, device, m, body));
     match outcome {
         Ok(r) => Ok(r),
-        Err(e) if e.code.status() >= 500 => Err(e),
-        Err(e) => match &body {
+        Err(e) if e.code.status() >= 500 || e.is_write_race() => Err(e),
+        Err(e) => match body {
             MutationBody::Transition(t) if is_stale(e.code) => {
                 transition_conflict(conn, cx, device, m, &t.issue_id, &e)
             }

@@ -24,6 +24,8 @@ use std::collections::{HashMap, HashSet};
 pub struct PendingCreates {
     places: HashMap<OrgUnitId, Option<OrgUnitRow>>,
     scopes: HashMap<OrgUnitId, OrgUnitId>,
+    /// Place → retired (区划调整), itself or an ancestor; read once per place.
+    retired: HashMap<OrgUnitId, bool>,
     /// Category code → active; read on first use.
     categories: Option<HashMap<String, bool>>,
     /// Issue ids that exist already (read for the whole batch at the start).
@@ -119,6 +121,11 @@ impl PendingCreates {
             Ok(role) => role,
             Err(e) => return Ok(Err(e)),
         };
+        if self.retired(conn, &place)?
+            && let Some(e) = crate::domain::place_changes::refusal(conn, &place)?
+        {
+            return Ok(Err(e));
+        }
         let active = self
             .categories(conn)?
             .get(&input.category)
@@ -194,6 +201,16 @@ impl PendingCreates {
         let found = org_units::find(conn, id)?;
         self.places.insert(id.clone(), found.clone());
         Ok(found)
+    }
+
+    /// Whether a place is retired (the refusal itself is read again when it is: rare).
+    fn retired(&mut self, conn: &mut DbConnection, place: &OrgUnitRow) -> Result<bool, AppError> {
+        if let Some(retired) = self.retired.get(&place.id) {
+            return Ok(*retired);
+        }
+        let retired = crate::domain::place_changes::refusal(conn, place)?.is_some();
+        self.retired.insert(place.id.clone(), retired);
+        Ok(retired)
     }
 
     fn scope(

@@ -42,6 +42,7 @@ pub fn register(
         last_seq: 0,
         clock_skew_ms: None,
         revoked_at: None,
+        restored_at: None,
     };
     devices::insert(conn, &device)?;
     Ok(device)
@@ -122,6 +123,25 @@ pub fn list(
         .into_iter()
         .map(|d| view(conn, d))
         .collect()
+}
+
+/// Devices with a held backlog that the caller may release (the rule of `releasable`: a system
+/// admin, or a supervisor or admin of a place where the owner holds a role), oldest id first.
+pub fn backlogged(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    limit: i64,
+) -> Result<Vec<Device>, AppError> {
+    let mut list = Vec::new();
+    for id in sync::held_devices(conn, limit)? {
+        let Some(device) = devices::find(conn, &id)? else {
+            continue;
+        };
+        if manages(conn, caller, &device.user_id)? {
+            list.push(view(conn, device)?);
+        }
+    }
+    Ok(list)
 }
 
 fn managed_device(

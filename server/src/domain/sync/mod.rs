@@ -5,6 +5,7 @@
 mod apply;
 mod bulk;
 pub mod conflicts;
+pub mod decode;
 pub mod devices;
 pub mod pull;
 pub mod push;

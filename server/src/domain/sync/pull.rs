@@ -10,6 +10,7 @@ use crate::domain::issues::{Clock, can_see};
 use crate::error::{AppError, ErrorCode};
 use crate::ids::IssueId;
 use closeout_sync_protocol::Role;
+use closeout_sync_protocol::issue::Instruction;
 use closeout_sync_protocol::sync::{Change, IssueSnapshot, Location, PullResponse};
 use closeout_sync_protocol::{IssueSource, IssueState, Severity};
 use sha2::{Digest, Sha256};
@@ -19,14 +20,18 @@ use std::collections::HashMap;
 pub const MAX_LIMIT: i64 = 10_000;
 pub const DEFAULT_LIMIT: i64 = 1_000;
 
-/// A fingerprint of what the user may see: when their roles change, old cursors force a reset.
-fn scope_hash(caller: &Caller) -> String {
+/// A fingerprint of what the user may see: when their roles change, or a 区划调整 moved a place
+/// into or out of their subtrees (`stamp`, from `scope_resets`), old cursors force a reset.
+fn scope_hash(caller: &Caller, stamp: Option<&str>) -> String {
     let mut grants: Vec<String> = caller
         .grants
         .iter()
         .map(|g| format!("{}@{}", g.role, g.subtree_path))
         .collect();
     grants.sort();
+    if let Some(stamp) = stamp {
+        grants.push(format!("reset@{stamp}"));
+    }
     hex::encode(&Sha256::digest(grants.join("|").as_bytes())[..6])
 }
 
@@ -93,7 +98,8 @@ fn parse_cursor(cursor: &str) -> Result<PullCursor, AppError> {
     }
 }
 
-pub fn snapshot(row: &IssueRow) -> IssueSnapshot {
+/// The issue as phones hold it, with its 批示 (`instructions`, oldest first).
+pub fn snapshot(row: &IssueRow, instructions: Vec<Instruction>) -> IssueSnapshot {
     IssueSnapshot {
         id: row.id.to_string(),
         ledger_no: row.ledger_no.clone(),
@@ -124,6 +130,8 @@ pub fn snapshot(row: &IssueRow) -> IssueSnapshot {
         duplicate_of: row.duplicate_of.as_ref().map(|i| i.to_string()),
         version: row.version,
         updated_at: row.updated_at.and_utc(),
+        progress_on: row.progress_on,
+        instructions,
     }
 }
 
@@ -136,7 +144,8 @@ pub fn pull(
 ) -> Result<PullResponse, AppError> {
     let device = devices::of_caller(conn, caller, clock.now)?;
     crate::db::devices::touch(conn, &device.id, clock.now)?;
-    let scope = scope_hash(caller);
+    let stamp = crate::db::scope_resets::stamp_of(conn, &caller.user_id)?;
+    let scope = scope_hash(caller, stamp.as_deref());
     let epoch = changes::epoch(conn)?;
     // A cursor that cannot be continued (another epoch — a restore, another database —, beyond
     // the end of this feed, another scope, or from before epochs) starts the phone over.
@@ -180,6 +189,7 @@ pub fn pull(
         .collect();
     let found = issues::find_many(conn, &ids)?;
     let by_id: HashMap<&str, &IssueRow> = found.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut instructions = crate::domain::issues::instructions::of_issues(conn, &ids)?;
     let mut entries: Vec<(i64, &str)> = latest.into_iter().map(|(id, seq)| (seq, id)).collect();
     entries.sort_unstable();
     let mut changes: Vec<Change> = entries
@@ -188,7 +198,10 @@ pub fn pull(
             |(seq, id)| match by_id.get(id).filter(|row| can_see(caller, row)) {
                 Some(row) => Change::Upsert {
                     seq,
-                    issue: Box::new(snapshot(row)),
+                    issue: Box::new(snapshot(
+                        row,
+                        instructions.remove(&row.id).unwrap_or_default(),
+                    )),
                 },
                 None => Change::Delete {
                     seq,

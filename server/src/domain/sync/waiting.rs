@@ -44,8 +44,11 @@ pub(super) fn retry_waiting(
     let Some(text) = sync::waiting_mutation(conn, &device.id, seen.seq)? else {
         return serde_json::from_str(&seen.result).map_err(AppError::internal);
     };
-    let m: RawMutation = serde_json::from_str(&text).map_err(AppError::internal)?;
-    let r = apply(conn, cx, device, &m)?;
+    let waiting = super::decode::stored(&text, cx.clock.now.and_utc())?;
+    let r = match &waiting.body {
+        Ok(body) => apply(conn, cx, device, &waiting.m, body)?,
+        Err(rejection) => rejection.result(&waiting.m.id, waiting.m.seq),
+    };
     if r.status != MutationStatus::Held {
         sync::remove_backlog(conn, &device.id, seen.seq)?;
         let json = serde_json::to_string(&r).map_err(AppError::internal)?;
@@ -84,6 +87,8 @@ pub fn release_waiting_for(
                 caller: &owner,
                 clock,
                 evidence,
+                // Nothing waiting for photos is ahead of its device's sequence.
+                max_gap: u64::MAX,
             };
             let r = retry_waiting(conn, cx, &device, &seen)?;
             Ok::<_, AppError>(r.status != MutationStatus::Held)

@@ -50,6 +50,7 @@ impl<W: Write> Renderer for Csv<W> {
                     &r.reopen_count.to_string(),
                     &date(Some(r.reported_on)),
                     &date(r.closed_on),
+                    r.light_zh,
                 ])
                 .map_err(io_error)?;
         }

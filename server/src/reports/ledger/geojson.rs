@@ -54,6 +54,7 @@ fn feature(r: &LedgerRow, lon: f64, lat: f64) -> serde_json::Value {
             "reopen_count": r.reopen_count,
             "reported_on": r.reported_on,
             "closed_on": r.closed_on,
+            "light": r.light,
         }
     })
 }

@@ -13,7 +13,7 @@ use crate::error::{AppError, ErrorCode};
 use std::io::Write;
 
 /// The column headers, in the order offices keep them.
-pub const HEADERS: [&str; 18] = [
+pub const HEADERS: [&str; 19] = [
     "序号",
     "台账编号",
     "问题标题",
@@ -32,6 +32,7 @@ pub const HEADERS: [&str; 18] = [
     "反弹次数",
     "上报日期",
     "销号日期",
+    "亮灯",
 ];
 
 /// A person's text as a spreadsheet cell: text starting with `=`, `+`, `-`, `@`, a tab or a carriage

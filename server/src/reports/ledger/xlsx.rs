@@ -10,9 +10,9 @@ use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, Xl
 use std::io::Write;
 
 /// Column widths in characters, per header (Chinese characters count about two).
-const WIDTHS: [f64; 18] = [
+const WIDTHS: [f64; 19] = [
     6.0, 14.0, 28.0, 40.0, 14.0, 22.0, 22.0, 18.0, 10.0, 28.0, 12.0, 10.0, 9.0, 9.0, 9.0, 9.0,
-    12.0, 12.0,
+    12.0, 12.0, 8.0,
 ];
 
 /// Rows above the first issue: the title, the caption, the headers.
@@ -162,7 +162,8 @@ impl<W: Write + Send> Renderer for Xlsx<W> {
                 s(sheet, 14, r.escalation, &number)?;
                 n(sheet, 15, f64::from(r.reopen_count))?;
                 d(sheet, 16, Some(r.reported_on))?;
-                d(sheet, 17, r.closed_on)
+                d(sheet, 17, r.closed_on)?;
+                s(sheet, 18, r.light_zh, &number)
             })()
             .map_err(xlsx_error)?;
             row_no += 1;

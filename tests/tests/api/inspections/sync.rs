@@ -226,3 +226,50 @@ async fn inspections_are_pulled_only_by_those_who_see_their_place() {
     assert_eq!(r["results"][0]["status"], "rejected");
     assert_eq!(r["results"][0]["code"], "malformed_mutation");
 }
+
+#[tokio::test]
+async fn an_inspection_finished_weeks_ahead_is_refused_over_rest_and_sync() {
+    let app = TestApp::spawn().await;
+    let c = app.cast().await;
+    let template = create_small_template(&app, "small").await;
+    let h = header(&template, 1, &c.places.village_a, "scheduled");
+    let ahead = Utc::now() + Duration::weeks(3);
+    let (status, problem) = record(
+        &app,
+        &c.inspector,
+        body(&new_id(), h.clone(), vec![], Some(ahead)),
+    )
+    .await;
+    closeout_tests::assert_problem(status, &problem, 422, "invalid_field");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("finished_at"),
+        "{problem}"
+    );
+    let r = push(
+        &app,
+        &c.inspector,
+        vec![mutation(
+            1,
+            recorded(&new_id(), h.clone(), vec![], Some(ahead)),
+        )],
+    )
+    .await;
+    assert_eq!(r["results"][0]["status"], "rejected", "{r}");
+    assert_eq!(r["results"][0]["code"], "invalid_field", "{r}");
+    // A phone clock a few minutes fast is within the documented tolerance (10 minutes).
+    let fast = Utc::now() + Duration::minutes(3);
+    let done = record_ok(
+        &app,
+        &c.inspector,
+        body(&new_id(), h.clone(), vec![], Some(fast)),
+    )
+    .await;
+    assert_eq!(done["state"], "finished", "{done}");
+    let r = push(
+        &app,
+        &c.inspector,
+        vec![mutation(2, recorded(&new_id(), h, vec![], Some(fast)))],
+    )
+    .await;
+    assert_eq!(r["results"][0]["status"], "applied", "{r}");
+}

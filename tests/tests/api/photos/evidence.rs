@@ -41,7 +41,7 @@ async fn each_check_flags_the_photo_it_is_about() {
     let c = app.cast().await;
     let near = file("gps/DSCN0010.jpg"); // at the issue
     let far = file("gps/DSCN0029.jpg"); // about 400 m away
-    let gallery = file("invalid/image00971.jpg"); // no EXIF at all
+    let gallery = file("invalid/image00971.jpg"); // no EXIF at all, a capture time in XMP
     let (near_sha, far_sha, gallery_sha) =
         (sha256_hex(&near), sha256_hex(&far), sha256_hex(&gallery));
     let pending = format!("{:064x}", 7);
@@ -137,7 +137,11 @@ async fn each_check_flags_the_photo_it_is_about() {
             .unwrap()["figures"]["issues"],
         json!([other])
     );
-    assert_eq!(codes(&find(&gallery_sha, "after")), ["no_exif"]);
+    // No EXIF, but its XMP packet says when it was taken (2010): the time checks judge it.
+    assert_eq!(
+        codes(&find(&gallery_sha, "after")),
+        ["no_exif", "taken_before_assignment", "clock_mismatch"]
+    );
     assert!(codes(&find(&near_sha, "after")).contains(&"before_equals_after".to_owned()));
     assert!(
         !codes(&find(&near_sha, "after")).contains(&"far_from_issue".to_owned()),
@@ -226,4 +230,69 @@ async fn a_photo_cannot_be_attached_to_an_issue_the_uploader_may_not_see() {
         &issue,
     )
     .await;
+}
+
+#[tokio::test]
+async fn capture_time_falls_back_to_xmp_and_an_after_photo_without_one_is_flagged() {
+    let app = TestApp::spawn().await;
+    let c = app.cast().await;
+    // EXIF-less files whose XMP packet carries xmp:CreateDate (exiftool reads the same).
+    for (rel, taken, offset) in [
+        (
+            "invalid/image00971.jpg",
+            "2010-04-13T09:37:22",
+            json!("+02:00"),
+        ),
+        (
+            "invalid/image01980.jpg",
+            "2011-09-23T11:42:46",
+            json!("+00:00"),
+        ),
+    ] {
+        let sha = app.upload_photo(&c.worker_a.access, &file(rel)).await;
+        let (status, meta) = app
+            .get(&format!("/api/v1/photos/{sha}/meta"), &c.worker_a.access)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{meta}");
+        assert_eq!(meta["taken_at"], taken, "{rel}: {meta}");
+        assert_eq!(meta["taken_at_offset"], offset, "{rel}: {meta}");
+    }
+    // An after-photo with no capture time anywhere gets its own flag; a before-photo does not.
+    let issue = app
+        .report(&c.worker_a, &c.places.village_a, "无拍摄时间")
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = (chrono::Utc::now() + chrono::Duration::days(5)).date_naive();
+    app.act(&c.supervisor, &issue, json!({"action": "assign", "responsible_unit_id": c.bureau, "responsible_user_id": c.responsible.id, "target": "清理", "deadline": deadline})).await;
+    app.act(&c.responsible, &issue, json!({"action": "acknowledge"}))
+        .await;
+    let after = app
+        .fresh_photo(&c.responsible.access, "after", &issue)
+        .await;
+    let (status, body) = app
+        .act(
+            &c.responsible,
+            &issue,
+            json!({"action": "submit", "photos": [after]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, evidence) = app
+        .get(
+            &format!("/api/v1/issues/{issue}/evidence"),
+            &c.supervisor.access,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{evidence}");
+    let check = evidence["photos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["sha256"] == after.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(codes(&check), ["no_exif", "no_capture_time"], "{check}");
+    assert_eq!(evidence["flag_counts"]["no_capture_time"], 1);
 }

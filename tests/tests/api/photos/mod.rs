@@ -4,9 +4,16 @@
 
 mod close_out;
 mod evidence;
+mod interruptions;
+mod memory;
+mod near_duplicates;
+mod pictures;
 mod processing;
 mod protocol;
+mod signed_links;
 mod storage;
+mod visibility;
+mod weak_links;
 
 use closeout::settings::PhotoStorage;
 use closeout_sync_protocol::Role;

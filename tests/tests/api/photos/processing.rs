@@ -57,8 +57,45 @@ async fn tus_js_client_uploads_every_sample_and_exif_matches_exiftool() {
         match rel.as_str() {
             "corrupted.jpg" => assert!(flags.contains(&"damaged"), "{rel}: {flags:?}"),
             "IMG_5195.HEIC" => {
+                // Decoded by libheif: upright thumbnails (the picture is portrait, 2566×3313, as
+                // exiftool says) and a perceptual hash.
                 assert_eq!(meta["format"], "heif");
-                assert!(flags.contains(&"no_thumbnail"), "{flags:?}");
+                assert!(!flags.contains(&"no_thumbnail"), "{flags:?}");
+                assert_eq!(meta["thumbnails"], serde_json::json!([1280, 256]));
+                assert_eq!(
+                    (meta["width"].as_u64(), meta["height"].as_u64()),
+                    (Some(2566), Some(3313))
+                );
+                assert!(
+                    meta["phash"].as_str().is_some_and(|h| h.len() == 16),
+                    "{meta}"
+                );
+                let sha = sha256_hex(&bytes);
+                for (size, w) in [(256u32, 198u32), (1280, 991)] {
+                    let (status, headers, jpeg) = app
+                        .get_bytes(
+                            &format!("/api/v1/photos/{sha}/thumbnail?size={size}"),
+                            &app.admin.access,
+                        )
+                        .await;
+                    assert_eq!(status, StatusCode::OK);
+                    assert_eq!(headers["content-type"], "image/jpeg");
+                    let thumb = decode(&jpeg);
+                    assert_eq!((thumb.width(), thumb.height()), (w, size), "{size}");
+                    // A photo, not a flat or black box.
+                    let lum: Vec<f64> = thumb
+                        .pixels()
+                        .map(|p| f64::from(p[0]) + f64::from(p[1]) + f64::from(p[2]))
+                        .collect();
+                    let mean = lum.iter().sum::<f64>() / lum.len() as f64;
+                    let var =
+                        lum.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / lum.len() as f64;
+                    assert!(
+                        mean > 60.0 && var.sqrt() > 20.0,
+                        "mean {mean}, sd {}",
+                        var.sqrt()
+                    );
+                }
             }
             r if r.starts_with("invalid/") => {
                 // These files carry no EXIF segment at all (only an XMP packet): accepted, no_exif.
@@ -169,7 +206,7 @@ async fn thumbnails_of_all_eight_orientations_are_upright_and_served_immutable()
             assert_eq!(headers["content-type"], "image/jpeg");
             assert_eq!(
                 headers["cache-control"],
-                "public, max-age=31536000, immutable"
+                "private, max-age=31536000, immutable"
             );
             let img = decode(&thumb);
             assert_eq!(img.width().max(img.height()), 256);

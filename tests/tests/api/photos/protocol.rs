@@ -116,7 +116,7 @@ async fn tus_protocol_errors_answer_with_stable_codes() {
     let h = res.headers();
     assert_eq!(h["tus-version"], "1.0.0");
     assert_eq!(h["tus-max-size"], (4 * 1024 * 1024).to_string().as_str());
-    assert_eq!(h["tus-checksum-algorithm"], "sha256");
+    assert_eq!(h["tus-checksum-algorithm"], "sha1,md5,sha256");
     let ext = h["tus-extension"].to_str().unwrap();
     for e in [
         "creation",
@@ -274,7 +274,7 @@ async fn tus_protocol_errors_answer_with_stable_codes() {
             &token,
             &[
                 ("Upload-Offset", "0".into()),
-                ("Upload-Checksum", "md5 AAAA".into()),
+                ("Upload-Checksum", "crc32 AAAA".into()),
             ],
             Some(first.clone()),
         )

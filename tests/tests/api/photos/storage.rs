@@ -39,7 +39,9 @@ async fn the_same_bytes_uploaded_twice_are_stored_once() {
         .iter()
         .map(|a| a["uploaded_by"].as_str().unwrap())
         .collect();
-    assert_eq!(uploaders, vec![app.admin.id.as_str(), worker.id.as_str()]);
+    // Only the worker's own upload: the admin's (made for no issue) is none of theirs to see.
+    assert_eq!(uploaders, vec![worker.id.as_str()]);
+    assert_eq!(meta["uploaded_by"], worker.id.as_str());
 }
 
 #[tokio::test]
@@ -180,6 +182,25 @@ async fn the_s3_backend_stores_dedups_and_serves_photos() {
 }
 
 /// An incompressible PNG (random pixels), about 3 bytes a pixel.
+#[tokio::test]
+async fn photos_and_thumbnails_are_cached_only_by_the_reader() {
+    let app = TestApp::spawn().await;
+    let token = app.admin.access.clone();
+    let sha = app
+        .upload_photo(&token, &closeout_tests::photos::fresh_jpeg())
+        .await;
+    for path in [
+        format!("/api/v1/photos/{sha}"),
+        format!("/api/v1/photos/{sha}/thumbnail?size=256"),
+    ] {
+        let (status, headers, _) = app.get_bytes(&path, &token).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let cache = headers["cache-control"].to_str().unwrap();
+        assert!(cache.starts_with("private,"), "{path}: {cache}");
+        assert!(!cache.contains("public"), "{path}: {cache}");
+    }
+}
+
 fn noise_png(w: u32, h: u32) -> Vec<u8> {
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     let img = image::RgbImage::from_fn(w, h, |_, _| {

@@ -130,3 +130,78 @@ async fn reports_bulletin_of_a_village_b_worker_covers_only_village_b() {
         .await;
     assert_problem(status, &body, 400, "invalid_query");
 }
+
+/// The bulletin reads the issues once for both of its periods: each period's figures must be what
+/// `/reports/stats` of that period alone says, place by place and category by category.
+#[tokio::test]
+async fn reports_bulletin_periods_match_the_statistics_of_each_period_alone() {
+    let f = fixture().await;
+    let sup = f.c.supervisor.access.clone();
+    let town = &f.c.places.town;
+    for range in [
+        format!("from={}&to={}", f.d0, today()),
+        format!("from={}&to={}", f.day(3), f.day(9)),
+    ] {
+        let (status, b) = f
+            .app
+            .get(
+                &format!("/api/v1/reports/bulletin?format=json&parent={town}&{range}"),
+                &sup,
+            )
+            .await;
+        assert_eq!(status, 200, "{b}");
+        for (key, period) in [("totals", "period"), ("previous", "previous_period")] {
+            let (from, to) = (&b[period]["from"], &b[period]["to"]);
+            let (status, s) = f
+                .app
+                .get(
+                    &format!(
+                        "/api/v1/reports/stats?parent={town}&from={}&to={}",
+                        from.as_str().unwrap(),
+                        to.as_str().unwrap()
+                    ),
+                    &sup,
+                )
+                .await;
+            assert_eq!(status, 200, "{s}");
+            assert_eq!(b[key], s["totals"], "{key} of {range}");
+            if key == "totals" {
+                assert_eq!(b["categories"], s["categories"], "{range}");
+                assert_eq!(b["overdue"], s["overdue"], "{range}");
+                let places = s["places"].as_array().unwrap();
+                let ranking = b["ranking"].as_array().unwrap();
+                let active = places
+                    .iter()
+                    .filter(|p| {
+                        p["found"].as_u64().unwrap()
+                            + p["closed"].as_u64().unwrap()
+                            + p["open"].as_u64().unwrap()
+                            > 0
+                    })
+                    .count();
+                assert_eq!(ranking.len(), active, "{range}");
+                for r in ranking {
+                    let p = places.iter().find(|p| p["id"] == r["id"]).unwrap();
+                    for k in [
+                        "found",
+                        "closed",
+                        "open",
+                        "overdue",
+                        "closure_rate",
+                        "on_time_rate",
+                        "reopened",
+                    ] {
+                        assert_eq!(r[k], p[k], "{k} of {} in {range}", r["name"]);
+                    }
+                }
+            } else {
+                let last = s["backlog"]
+                    .as_array()
+                    .unwrap()
+                    .last()
+                    .map(|p| p["open"].clone());
+                assert_eq!(Some(b["backlog_start"].clone()), last, "{range}");
+            }
+        }
+    }
+}

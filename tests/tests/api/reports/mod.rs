@@ -7,6 +7,7 @@ mod bulletin;
 mod exports;
 mod injection;
 mod stats;
+mod time_zone;
 mod unit_scope;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};

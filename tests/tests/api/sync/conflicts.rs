@@ -78,6 +78,59 @@ async fn edits_of_different_fields_both_land_and_the_same_field_is_a_visible_con
 }
 
 #[tokio::test]
+async fn a_reporters_offline_edit_arriving_after_assignment_is_kept_as_a_conflict() {
+    // Found by the strict simulator: the edit was refused `forbidden` and lost.
+    let app = TestApp::spawn().await;
+    let c = app.cast().await;
+    let id = uuid::Uuid::now_v7().to_string();
+    push(
+        &app,
+        &c.worker_a,
+        vec![mutation(1, create(&id, &c.places.village_a, "河道垃圾"))],
+    )
+    .await;
+    let deadline = (chrono::Utc::now() + chrono::Duration::days(9)).date_naive();
+    let (status, body) = app.act(&c.supervisor, &id, json!({"action": "assign", "responsible_unit_id": c.bureau, "responsible_user_id": c.responsible.id, "target": "清理", "deadline": deadline})).await;
+    assert_eq!(status, 200, "{body}");
+    // The grid worker, offline since reporting, corrected the description and the severity.
+    let worker = push(
+        &app,
+        &c.worker_a,
+        vec![mutation(2, json!({"type": "update_issue", "issue_id": id, "base_version": 1, "fields": {"title": "河道垃圾", "description": "桥下约 20 袋"}}))],
+    )
+    .await;
+    assert_eq!(statuses(&worker), ["conflict"], "{worker}");
+    let conflicts = worker["results"][0]["conflict_ids"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "only the field that differs: {worker}");
+    let (_, issue) = app
+        .get(&format!("/api/v1/issues/{id}"), &c.supervisor.access)
+        .await;
+    assert_eq!(
+        issue["description"], "",
+        "not applied behind the office's back"
+    );
+    let (_, list) = app
+        .get("/api/v1/sync/conflicts", &c.supervisor.access)
+        .await;
+    assert_eq!(list[0]["field"], "description");
+    assert_eq!(list[0]["incoming"]["value"], "桥下约 20 袋");
+    assert_eq!(list[0]["incoming"]["reason"], "edited_after_assignment");
+    let conflict = list[0]["id"].as_str().unwrap().to_owned();
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/sync/conflicts/{conflict}/resolve"),
+            &c.supervisor.access,
+            json!({"resolution": "take_incoming"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, issue) = app
+        .get(&format!("/api/v1/issues/{id}"), &c.supervisor.access)
+        .await;
+    assert_eq!(issue["description"], "桥下约 20 袋");
+}
+
+#[tokio::test]
 async fn a_rectification_submitted_offline_after_close_out_is_kept_with_its_photos() {
     let app = TestApp::spawn().await;
     let c = app.cast().await;

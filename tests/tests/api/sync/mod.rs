@@ -1,10 +1,12 @@
 //! Offline sync over HTTP: exactly-once pushes, held gaps, conflicts kept, scoped pulls with
 //! tombstones, revoked devices, clocks.
 
+mod concurrency;
 mod conflicts;
 mod devices;
 mod doc;
 mod epoch;
+mod hostile;
 mod push;
 
 use closeout_tests::{Cast, TestApp, TestUser};

@@ -93,7 +93,19 @@ async fn a_bad_mutation_is_rejected_alone_and_the_queue_moves_on() {
     assert_eq!(issue_count(&app, &c).await, 2);
     // A bad envelope (not a batch at all) is the only thing refused whole.
     let (status, problem) = app
-        .post("/api/v1/sync/push", &c.worker_a.access, json!({"protocol": 1, "sent_at": chrono::Utc::now(), "mutations": [{"id": "x", "seq": 7, "device_time": chrono::Utc::now(), "body": {}}]}))
+        .post(
+            "/api/v1/sync/push",
+            &c.worker_a.access,
+            json!({"protocol": 1, "sent_at": chrono::Utc::now(), "mutations": {"id": "x"}}),
+        )
+        .await;
+    assert_problem(status, &problem, 422, "invalid_field");
+    let (status, problem) = app
+        .post(
+            "/api/v1/sync/push",
+            &c.worker_a.access,
+            json!({"protocol": 1, "sent_at": "2026-11-20T08:00:00", "mutations": []}),
+        )
         .await;
     assert_problem(status, &problem, 422, "invalid_field");
     let (status, problem) = app

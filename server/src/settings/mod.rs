@@ -24,6 +24,10 @@ pub struct Settings {
     pub photos: PhotoSettings,
     pub ledger: LedgerSettings,
     pub evidence: EvidenceSettings,
+    pub sync: SyncSettings,
+    pub documents: DocumentSettings,
+    pub lights: LightSettings,
+    pub console: ConsoleSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -76,6 +80,9 @@ pub struct EvidenceSettings {
     /// `override_reason` (any of `closeout_sync_protocol::evidence::FLAGS` but `pending`, which
     /// always blocks).
     pub block_approve: Vec<String>,
+    /// Perceptual hashes at most this many bits apart (of 64) are the same picture for `reused`
+    /// and `before_equals_after` (chosen from measured rates, docs/photos.md). At most 15.
+    pub near_duplicate_bits: u32,
 }
 
 impl EvidenceSettings {
@@ -105,28 +112,66 @@ impl Default for EvidenceSettings {
                 .iter()
                 .map(|f| (*f).to_owned())
                 .collect(),
+            near_duplicate_bits: NEAR_DUPLICATE_BITS,
         }
     }
 }
 
+/// Default of `evidence.near_duplicate_bits` (docs/photos.md says how it was chosen).
+pub const NEAR_DUPLICATE_BITS: u32 = 10;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LedgerSettings {
-    /// The offices' time zone as an offset from UTC in hours (China: 8): decides what "today" is
-    /// for deadlines and ledger years.
-    pub utc_offset_hours: i32,
+    /// The offices' time zone, an IANA name (default `Asia/Shanghai`): decides what "today" is
+    /// for deadlines and ledger years, and every date a person reads (pages, exports, captions).
+    pub time_zone: crate::zone::OfficeZone,
+    /// Older configurations: a fixed offset from UTC in hours. When set it wins over
+    /// `time_zone` (and knows no daylight saving); leave unset.
+    pub utc_offset_hours: Option<i32>,
     /// Days overdue at which an issue reaches 催办, 通报, 约谈 and 问责 (ascending).
     pub escalation_days: Vec<i64>,
     /// How often the escalation scheduler runs, in seconds (0: never).
     pub escalation_interval_secs: u64,
 }
 
+impl LedgerSettings {
+    /// The offices' zone: `utc_offset_hours` if an older configuration sets it, else `time_zone`.
+    pub fn zone(&self) -> crate::zone::OfficeZone {
+        self.utc_offset_hours
+            .map_or(self.time_zone, crate::zone::OfficeZone::from)
+    }
+}
+
 impl Default for LedgerSettings {
     fn default() -> Self {
         Self {
-            utc_offset_hours: 8,
+            time_zone: crate::zone::OfficeZone::default(),
+            utc_offset_hours: None,
             escalation_days: vec![1, 7, 15, 30],
             escalation_interval_secs: 300,
+        }
+    }
+}
+
+/// Limits of `POST /sync/push` (docs/sync-protocol.md, "Limits and retries").
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncSettings {
+    /// How far a mutation's `seq` may run ahead of the device's acknowledged sequence number;
+    /// further is `rejected` with `sequence_gap_too_large` (it would be held behind a gap no phone
+    /// makes by losing batches).
+    pub max_sequence_gap: u64,
+    /// How often a push is run again, whole, after losing a write race (PostgreSQL: a
+    /// serialization failure, deadlock or unique-key race) before the client gets a 503.
+    pub write_race_attempts: u32,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            max_sequence_gap: 10_000,
+            write_race_attempts: 8,
         }
     }
 }
@@ -138,6 +183,10 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// A tracing filter, e.g. `info,closeout=debug`. `RUST_LOG` wins when set.
     pub filter: String,
+    /// Log lines held in memory while the sink (stderr: a file, a pipe, a journal) is slow or
+    /// blocked; past this, lines are dropped and counted (`closeout_log_lines_dropped_total`)
+    /// rather than making a request wait.
+    pub buffer_lines: usize,
 }
 
 /// Photo uploads (tus), their processing and where the bytes live. See docs/photos.md.
@@ -160,6 +209,15 @@ pub struct PhotoSettings {
     pub thumbnail_sizes: Vec<u32>,
     /// Photos processed at once (decoding is CPU- and memory-heavy); unset: one per core.
     pub processing_concurrency: Option<usize>,
+    /// A tus request body that brings no byte for this long ends: the bytes that arrived are kept,
+    /// the upload is free to resume (a phone that lost signal sends neither FIN nor RST).
+    pub upload_body_timeout_ms: u64,
+    /// Pixels (width × height from each header, summed) decoded at once across all photos:
+    /// decodes wait until their pixels fit; a photo larger than the whole budget is stored
+    /// without thumbnails (flag `too_large_to_preview`). 64000000 ≈ 256 MiB of pixel buffers.
+    pub decode_pixel_budget: u64,
+    /// How long a signed photo URL (printed notice, album) opens its photo; at most 3600.
+    pub signed_url_ttl_secs: i64,
 }
 
 /// `local` (a directory, default `data_dir/photos`) or `s3` (any S3-compatible server).
@@ -203,6 +261,9 @@ impl Default for PhotoSettings {
             cleanup_interval_secs: 3600,
             thumbnail_sizes: vec![256, 1280],
             processing_concurrency: None,
+            upload_body_timeout_ms: 30_000,
+            decode_pixel_budget: 64_000_000,
+            signed_url_ttl_secs: 3600,
         }
     }
 }
@@ -235,6 +296,10 @@ impl Default for Settings {
             photos: PhotoSettings::default(),
             ledger: LedgerSettings::default(),
             evidence: EvidenceSettings::default(),
+            sync: SyncSettings::default(),
+            documents: DocumentSettings::default(),
+            lights: LightSettings::default(),
+            console: ConsoleSettings::default(),
         }
     }
 }
@@ -278,8 +343,35 @@ impl Default for LogSettings {
         Self {
             format: LogFormat::Pretty,
             filter: "info".into(),
+            buffer_lines: 10_000,
         }
     }
+}
+
+/// Kubernetes (and Docker links) set these for a Service named `closeout` in every pod:
+/// `CLOSEOUT_PORT=tcp://10.0.0.7:8080`, `CLOSEOUT_PORT_8080_TCP{,_PROTO,_PORT,_ADDR}`,
+/// `CLOSEOUT_SERVICE_HOST`, `CLOSEOUT_SERVICE_PORT{,_<name>}`. They are not settings; any other
+/// unknown `CLOSEOUT_*` still stops the server. `key` is lowercase, without the prefix.
+fn is_service_link(key: &str) -> bool {
+    let link_value = |name: &str| {
+        std::env::var(format!("CLOSEOUT_{}", name.to_ascii_uppercase())).is_ok_and(|v| {
+            ["tcp://", "udp://", "sctp://"]
+                .iter()
+                .any(|p| v.starts_with(p))
+        })
+    };
+    let port_protocol = key.strip_prefix("port_").is_some_and(|rest| {
+        let mut parts = rest.split('_');
+        parts.next().is_some_and(|n| n.parse::<u16>().is_ok())
+            && parts
+                .next()
+                .is_some_and(|p| matches!(p, "tcp" | "udp" | "sctp"))
+    });
+    (key == "port" && link_value(key))
+        || port_protocol
+        || key == "service_host"
+        || key == "service_port"
+        || key.starts_with("service_port_")
 }
 
 impl Settings {
@@ -301,7 +393,7 @@ impl Settings {
         let env = Env::prefixed("CLOSEOUT_")
             .filter(|key| {
                 let key = key.as_str().to_ascii_lowercase();
-                key != "config" && !key.starts_with("test_")
+                key != "config" && !key.starts_with("test_") && !is_service_link(&key)
             })
             .split("__");
         figment = figment.merge(env);
@@ -313,7 +405,24 @@ impl Settings {
     /// Values that parse but make no sense.
     fn check(&self) -> anyhow::Result<()> {
         self.evidence.blocking()?;
+        if self.evidence.near_duplicate_bits > 15 {
+            anyhow::bail!("evidence.near_duplicate_bits: at most 15 (of 64 bits)");
+        }
+        if let Some(h) = self.ledger.utc_offset_hours
+            && !(-23..=23).contains(&h)
+        {
+            anyhow::bail!(
+                "ledger.utc_offset_hours: {h} is not an offset (-23..=23); prefer ledger.time_zone"
+            );
+        }
+        self.lights.check()?;
+        self.console.check()?;
         Ok(())
+    }
+
+    /// Now, today in the offices' time zone, and the office's light thresholds.
+    pub fn clock(&self) -> crate::domain::issues::Clock {
+        crate::domain::issues::Clock::system(self.ledger.zone()).with_lights(self.lights.policy())
     }
 
     /// The database to use: `database_url` if set, else `closeout.db` inside `data_dir`.
@@ -372,130 +481,12 @@ pub fn redact_password(url: &str) -> String {
     }
 }
 
+mod console;
+mod documents;
+mod lights;
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod tests;
 
-    #[test]
-    fn scheme_picks_the_backend() {
-        assert!(matches!(
-            DatabaseTarget::from_url("postgres://u@h/db"),
-            DatabaseTarget::Postgres(_)
-        ));
-        assert!(matches!(
-            DatabaseTarget::from_url("postgresql://u@h/db"),
-            DatabaseTarget::Postgres(_)
-        ));
-        match DatabaseTarget::from_url("sqlite://data/x.db") {
-            DatabaseTarget::Sqlite(p) => assert_eq!(p, PathBuf::from("data/x.db")),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn passwords_never_reach_the_log() {
-        let target = DatabaseTarget::from_url("postgres://closeout:hunter2@db:5432/closeout");
-        assert_eq!(
-            target.describe(),
-            "postgres postgres://closeout:***@db:5432/closeout"
-        );
-        let settings = Settings {
-            database_url: Some(SecretString::from("postgres://a:hunter2@h/d".to_owned())),
-            ..Settings::default()
-        };
-        assert!(!format!("{settings:?}").contains("hunter2"));
-    }
-
-    #[test]
-    #[allow(clippy::result_large_err)] // figment's test jail dictates the closure's error type
-    fn photo_storage_is_configured_from_the_environment_and_keys_stay_secret() {
-        figment::Jail::expect_with(|jail| {
-            let s = Settings::load(None).map_err(|e| e.to_string())?;
-            assert!(matches!(
-                s.photos.storage,
-                PhotoStorage::Local { path: None }
-            ));
-            assert_eq!(s.photos.thumbnail_sizes, vec![256, 1280]);
-            jail.set_env("CLOSEOUT_PHOTOS__STORAGE__BACKEND", "s3");
-            jail.set_env(
-                "CLOSEOUT_PHOTOS__STORAGE__ENDPOINT",
-                "http://127.0.0.1:9000",
-            );
-            jail.set_env("CLOSEOUT_PHOTOS__STORAGE__BUCKET", "photos");
-            jail.set_env("CLOSEOUT_PHOTOS__STORAGE__ACCESS_KEY_ID", "AKIDEXAMPLE");
-            jail.set_env(
-                "CLOSEOUT_PHOTOS__STORAGE__SECRET_ACCESS_KEY",
-                "hunter2-secret",
-            );
-            jail.set_env("CLOSEOUT_PHOTOS__STORAGE__ALLOW_HTTP", "true");
-            jail.set_env("CLOSEOUT_PHOTOS__MAX_BYTES", "1048576");
-            jail.set_env("CLOSEOUT_TEST_TOOLS", "/somewhere"); // the test harness's, not ours
-            let s = Settings::load(None).map_err(|e| e.to_string())?;
-            assert_eq!(s.photos.max_bytes, 1_048_576);
-            match &s.photos.storage {
-                PhotoStorage::S3 {
-                    bucket,
-                    region,
-                    allow_http,
-                    ..
-                } => {
-                    assert_eq!(bucket, "photos");
-                    assert_eq!(region, "us-east-1");
-                    assert!(*allow_http);
-                }
-                other => panic!("{other:?}"),
-            }
-            let shown = format!("{s:?}");
-            assert!(!shown.contains("hunter2") && !shown.contains("AKIDEXAMPLE"));
-            Ok(())
-        });
-    }
-
-    #[test]
-    #[allow(clippy::result_large_err)] // figment's test jail dictates the closure's error type
-    fn environment_overrides_file_overrides_defaults() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "closeout.toml",
-                "listen = \"0.0.0.0:9000\"\n[auth]\naccess_ttl_secs = 60\n",
-            )?;
-            jail.set_env("CLOSEOUT_LISTEN", "127.0.0.1:7000");
-            jail.set_env("CLOSEOUT_DATA_DIR", "/srv/closeout");
-            jail.set_env("CLOSEOUT_TEST_BACKEND", "postgres"); // the harness's, not ours
-            let s = Settings::load(None).map_err(|e| e.to_string())?;
-            assert_eq!(s.listen, "127.0.0.1:7000");
-            assert_eq!(s.auth.access_ttl_secs, 60);
-            assert_eq!(s.data_dir, PathBuf::from("/srv/closeout"));
-            assert_eq!(s.auth.refresh_ttl_days, 90);
-            Ok(())
-        });
-    }
-
-    #[test]
-    #[allow(clippy::result_large_err)]
-    fn the_close_out_policy_is_set_by_flag_name_and_typos_are_refused() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "closeout.toml",
-                "[evidence]\nblock_approve = [\"no_exif\", \"reused\"]\n",
-            )?;
-            let s = Settings::load(None).map_err(|e| e.to_string())?;
-            assert_eq!(s.evidence.block_approve, ["no_exif", "reused"]);
-            jail.create_file(
-                "closeout.toml",
-                "[evidence]\nblock_approve = [\"far_from_isue\"]\n",
-            )?;
-            let err = Settings::load(None).err().map(|e| e.to_string());
-            assert!(err.is_some_and(|e| e.contains("far_from_isue")));
-            jail.create_file(
-                "closeout.toml",
-                "[evidence]\nblock_approve = [\"pending\"]\n",
-            )?;
-            assert!(
-                Settings::load(None).is_err(),
-                "pending always blocks; not a policy"
-            );
-            Ok(())
-        });
-    }
-}
+pub use console::{ConsoleSettings, TileCrs};
+pub use documents::DocumentSettings;
+pub use lights::{LightSettings, SheetStyle};

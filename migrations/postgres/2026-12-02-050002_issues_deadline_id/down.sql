@@ -1,0 +1,2 @@
+DROP INDEX issues_deadline;
+CREATE INDEX issues_deadline ON issues(deadline);

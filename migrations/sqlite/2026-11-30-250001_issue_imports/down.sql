@@ -1,0 +1,2 @@
+DROP TABLE issue_import_rows;
+DROP TABLE issue_imports;

@@ -1,0 +1,2 @@
+DROP TABLE official_documents;
+DROP TABLE document_counters;
