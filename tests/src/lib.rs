@@ -196,6 +196,8 @@ pub struct TestApp {
     pub admin: TestUser,
     pub env: TestEnv,
     handle: actix_web::dev::ServerHandle,
+    /// The server's own pool (its figure store is the one reports read).
+    server_db: closeout::db::Db,
 }
 
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
@@ -229,6 +231,7 @@ impl TestApp {
         let app = closeout::Application::build(env.settings.clone()).unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
+        let server_db = app.state().db.clone();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -250,6 +253,7 @@ impl TestApp {
             },
             env,
             handle,
+            server_db,
         };
         this.admin = this.login("admin", ADMIN_PASSWORD, "admin-laptop").await;
         this
@@ -257,6 +261,12 @@ impl TestApp {
 
     pub fn db(&self) -> Db {
         self.env.db()
+    }
+
+    /// Makes the server read every issue afresh for its next statistics, after a test wrote
+    /// issues behind the change feed's back (back-dating them in SQL).
+    pub fn forget_figures(&self) {
+        self.server_db.figures().forget();
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -419,6 +429,7 @@ impl TestApp {
         let app = closeout::Application::build(self.env.settings.clone()).unwrap();
         self.base = format!("http://127.0.0.1:{}", app.port());
         self.handle = app.handle();
+        self.server_db = app.state().db.clone();
         tokio::spawn(app.run_until_stopped());
     }
 
@@ -562,6 +573,7 @@ impl TestApp {
         let app = closeout::Application::build(self.env.settings.clone()).unwrap();
         self.base = format!("http://127.0.0.1:{}", app.port());
         self.handle = app.handle();
+        self.server_db = app.state().db.clone();
         tokio::spawn(app.run_until_stopped());
     }
 }

@@ -178,11 +178,13 @@ pub async fn stats(
     let q = query.into_inner();
     let period = q.period(office.clock.today)?;
     let threshold = long_overdue_days(&state);
+    let figures = state.db.figures();
     let stats = state
         .db
         .run(move |conn| {
             stats::compute(
                 conn,
+                &figures,
                 &caller.0,
                 q.parent.map(OrgUnitId::from),
                 period,
@@ -269,10 +271,12 @@ pub async fn bulletin_document(
     let threshold = long_overdue_days(state);
     let parent = q.parent.map(OrgUnitId::from);
     let settings = state.settings.documents.clone();
+    let figures = state.db.figures();
     let (data, official) = state
         .db
         .run(move |conn| {
-            let data = bulletin::compute(conn, &caller, parent, period, office, threshold)?;
+            let data =
+                bulletin::compute(conn, &figures, &caller, parent, period, office, threshold)?;
             // The printed forms are issued documents: they carry a 文号 of the parent's office.
             let official = if format == "json" {
                 None

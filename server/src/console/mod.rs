@@ -94,7 +94,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/admin/users/{id}/active").post(admin_users::set_active))
                 .service(web::resource("/admin/users/{id}/roles").post(admin_users::roles))
                 .service(web::resource("/admin/users/{id}/password").post(admin_users::password))
-                .service(web::resource("/admin/places").get(admin_places::page))
+                .service(
+                    web::resource("/admin/places")
+                        .get(admin_places::page)
+                        .post(admin_places::create),
+                )
+                .service(web::resource("/admin/places/move").post(admin_places::move_place))
+                .service(web::resource("/admin/places/merge").post(admin_places::merge))
                 .service(web::resource("/admin/places/{id}/rename").post(admin_places::rename))
                 .service(web::resource("/admin/places/{id}/retire").post(admin_places::retire))
                 .service(web::resource("/photos/{sha256}").get(photos::original))

@@ -2,6 +2,7 @@
 //! the backend from the URL scheme, and the one place where backend-specific SQL is matched.
 
 use super::checkpoint::Checkpointer;
+use super::issue_figures::FigureStore;
 use crate::error::{AppError, ErrorCode};
 use crate::settings::{DatabaseSettings, DatabaseTarget};
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -85,6 +86,8 @@ pub struct Db {
     backend: Backend,
     /// SQLite: the background checkpoint, stopped when the last clone is dropped.
     _checkpointer: Option<Arc<Checkpointer>>,
+    /// This process's copy of what statistics read of every issue.
+    figures: Arc<FigureStore>,
 }
 
 impl Db {
@@ -121,11 +124,17 @@ impl Db {
             pool,
             backend,
             _checkpointer: checkpointer,
+            figures: Arc::new(FigureStore::new()),
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The copy of what statistics read of every issue, shared by this pool's users.
+    pub fn figures(&self) -> Arc<FigureStore> {
+        self.figures.clone()
     }
 
     /// A connection for synchronous code (CLI, start-up, background jobs on their own thread).

@@ -127,6 +127,17 @@ async fn the_sync_page_resolves_a_conflict_and_releases_a_backlog_with_csrf() {
         page.contains("no-conflicts") && page.contains("no-backlogs"),
         "{page}"
     );
+    // The settled conflict is listed apart: what was decided, by whom, with the comment.
+    let at = page
+        .find(&format!("resolved-{conflict}"))
+        .unwrap_or_else(|| panic!("the settled conflict is listed: {page}"));
+    let row = page[at..].split("</tr>").next().unwrap();
+    assert!(
+        row.contains("采用手机端的值")
+            && row.contains("以现场为准")
+            && row.contains("<td>supervisor</td>"),
+        "{row}"
+    );
     // Resolving again: the domain's 409, as a page.
     let res = sup
         .post(

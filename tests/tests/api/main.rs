@@ -11,6 +11,7 @@ mod category_aliases;
 mod cli;
 mod compression;
 mod console;
+mod console_admin_forms;
 mod console_office;
 mod documents;
 mod errors;

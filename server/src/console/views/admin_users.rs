@@ -8,6 +8,7 @@ use crate::api::state::AppState;
 use crate::console::errors::ConsoleError;
 use crate::console::page::{Head, Nav, html, see_other};
 use crate::console::session::ConsoleUser;
+use crate::domain::account_lifecycle::RoleMove;
 use crate::domain::accounts::{self, NewUser, RoleGrant, User};
 use crate::domain::{account_lifecycle, places};
 use crate::error::AppError;
@@ -85,6 +86,7 @@ fn done_zh(done: &str) -> Option<String> {
             "enabled" => "账号已启用。",
             "granted" => "角色已授予。",
             "revoked" => "角色已收回。",
+            "moved" => "角色已调整到新的区划，该账号的手机将重新同步。",
             "password" => "密码已重置，该账号须重新登录。",
             _ => return None,
         }
@@ -229,13 +231,22 @@ pub async fn set_active(
 #[derive(Debug, Deserialize)]
 pub struct RoleForm {
     csrf: Option<String>,
-    /// `grant` or `revoke`.
+    /// `grant`, `revoke` or `move`.
     op: String,
     role: String,
     org_unit_id: Option<String>,
+    /// `move`: the place the role goes to (empty: the whole system).
+    to_org_unit_id: Option<String>,
 }
 
-/// `POST /console/admin/users/{id}/roles`: grant or revoke one role on one place.
+enum RoleOp {
+    Grant,
+    Revoke,
+    Move(Option<OrgUnitId>),
+}
+
+/// `POST /console/admin/users/{id}/roles`: grant or revoke one role on one place, or move it to
+/// another place (`POST /api/v1/users/{id}/roles/move`: one change, so the phone resets once).
 pub async fn roles(
     state: web::Data<AppState>,
     user: ConsoleUser,
@@ -246,31 +257,53 @@ pub async fn roles(
     user.check_csrf(f.csrf.as_deref())?;
     let id = user_id(&id)?;
     let grant = grant_of(&f.role, f.org_unit_id.as_deref())?;
-    let revoke = match f.op.as_str() {
-        "grant" => false,
-        "revoke" => true,
+    let op = match f.op.as_str() {
+        "grant" => RoleOp::Grant,
+        "revoke" => RoleOp::Revoke,
+        "move" => RoleOp::Move(
+            grant_of(&f.role, f.to_org_unit_id.as_deref())
+                .map_err(|_| {
+                    AppError::invalid_field(
+                        "to_org_unit_id",
+                        "not a UUID",
+                        "新区划 ID 无效（应为 UUID）",
+                    )
+                })?
+                .org_unit_id,
+        ),
         _ => {
-            return Err(
-                AppError::invalid_field("op", "must be grant or revoke", "须为授予或收回").into(),
-            );
+            return Err(AppError::invalid_field(
+                "op",
+                "must be grant, revoke or move",
+                "须为授予、收回或调整",
+            )
+            .into());
         }
     };
     let caller = user.caller().clone();
-    state
+    let done = state
         .db
-        .run(move |conn| {
-            if revoke {
-                account_lifecycle::revoke(conn, Some(&caller), &id, grant)
-            } else {
-                account_lifecycle::grant(conn, Some(&caller), &id, grant)
+        .run(move |conn| match op {
+            RoleOp::Revoke => {
+                account_lifecycle::revoke(conn, Some(&caller), &id, grant).map(|_| "revoked")
             }
+            RoleOp::Grant => {
+                account_lifecycle::grant(conn, Some(&caller), &id, grant).map(|_| "granted")
+            }
+            RoleOp::Move(to) => account_lifecycle::move_role(
+                conn,
+                Some(&caller),
+                &id,
+                RoleMove {
+                    role: grant.role,
+                    from_org_unit_id: grant.org_unit_id,
+                    to_org_unit_id: to,
+                },
+            )
+            .map(|_| "moved"),
         })
         .await?;
-    Ok(see_other(if revoke {
-        "/console/admin/users?done=revoked"
-    } else {
-        "/console/admin/users?done=granted"
-    }))
+    Ok(see_other(&format!("/console/admin/users?done={done}")))
 }
 
 #[derive(Debug, Deserialize)]

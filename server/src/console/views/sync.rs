@@ -37,6 +37,18 @@ pub struct ConflictRow {
     pub takes_incoming: bool,
 }
 
+/// A conflict already settled: what was decided, by whom, when.
+pub struct ResolvedRow {
+    pub conflict: ConflictRow,
+    pub outcome: &'static str,
+    pub by: String,
+    pub at: String,
+    pub comment: String,
+}
+
+/// Most settled conflicts shown, newest first.
+const RESOLVED_SHOWN: usize = 100;
+
 pub struct DeviceRow {
     pub id: String,
     pub owner: String,
@@ -53,7 +65,17 @@ struct SyncPage {
     nav: Nav,
     /// None: the caller supervises no place (conflicts are a supervisor's).
     conflicts: Option<Vec<ConflictRow>>,
+    /// The latest settled conflicts (empty for a caller who supervises no place).
+    resolved: Vec<ResolvedRow>,
     devices: Vec<DeviceRow>,
+}
+
+fn local_minute(clock: crate::domain::issues::Clock, t: chrono::DateTime<chrono::Utc>) -> String {
+    clock
+        .zone
+        .local(t.naive_utc())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 /// A JSON value as one short line of text (the template escapes it).
@@ -102,29 +124,66 @@ fn conflict_row(
         incoming: short(&c.incoming),
         current: short(&c.current),
         who: names.person(conn, &c.user_id)?,
-        at: zone
-            .zone
-            .local(c.created_at.naive_utc())
-            .format("%Y-%m-%d %H:%M")
-            .to_string(),
+        at: local_minute(zone, c.created_at),
         takes_incoming: c.kind == "field" || c.kind.starts_with("inspection_"),
     })
+}
+
+type Gathered = (Option<Vec<ConflictRow>>, Vec<ResolvedRow>, Vec<DeviceRow>);
+
+/// The settled conflicts among the caller's, newest first.
+fn settled(
+    conn: &mut DbConnection,
+    names: &mut Names,
+    caller: &Caller,
+    clock: crate::domain::issues::Clock,
+) -> Result<Vec<ResolvedRow>, AppError> {
+    let mut done: Vec<Conflict> = conflicts::list(conn, caller, true, SHOWN)?
+        .into_iter()
+        .filter(|c| c.resolved_at.is_some())
+        .collect();
+    done.sort_by_key(|c| std::cmp::Reverse(c.resolved_at));
+    done.truncate(RESOLVED_SHOWN);
+    let mut rows = Vec::with_capacity(done.len());
+    for c in done {
+        let outcome = match c.resolution.as_deref() {
+            Some("take_incoming") => "采用手机端的值",
+            Some("keep_server") => "保留服务器的值",
+            _ => "已处理",
+        };
+        let by = match &c.resolved_by {
+            Some(id) => names.person(conn, id)?,
+            None => String::new(),
+        };
+        let at = c
+            .resolved_at
+            .map_or_else(String::new, |t| local_minute(clock, t));
+        let comment = c.resolution_comment.clone().unwrap_or_default();
+        rows.push(ResolvedRow {
+            conflict: conflict_row(conn, names, c, clock)?,
+            outcome,
+            by,
+            at,
+            comment,
+        });
+    }
+    Ok(rows)
 }
 
 fn gather(
     conn: &mut DbConnection,
     caller: &Caller,
     clock: crate::domain::issues::Clock,
-) -> Result<(Option<Vec<ConflictRow>>, Vec<DeviceRow>), AppError> {
+) -> Result<Gathered, AppError> {
     let mut names = Names::new(conn)?;
-    let conflicts = if caller.subtrees_with(Role::Supervisor).is_empty() {
-        None
+    let (conflicts, resolved) = if caller.subtrees_with(Role::Supervisor).is_empty() {
+        (None, Vec::new())
     } else {
         let mut rows = Vec::new();
         for c in conflicts::list(conn, caller, false, SHOWN)? {
             rows.push(conflict_row(conn, &mut names, c, clock)?);
         }
-        Some(rows)
+        (Some(rows), settled(conn, &mut names, caller, clock)?)
     };
     let mut rows = Vec::new();
     for d in devices::backlogged(conn, caller, SHOWN)? {
@@ -139,16 +198,12 @@ fn gather(
                 .map(i64::to_string)
                 .collect::<Vec<_>>()
                 .join("、"),
-            last_seen: d.last_seen_at.map_or_else(String::new, |t| {
-                clock
-                    .zone
-                    .local(t.naive_utc())
-                    .format("%Y-%m-%d %H:%M")
-                    .to_string()
-            }),
+            last_seen: d
+                .last_seen_at
+                .map_or_else(String::new, |t| local_minute(clock, t)),
         });
     }
-    Ok((conflicts, rows))
+    Ok((conflicts, resolved, rows))
 }
 
 /// `GET /console/sync`.
@@ -158,7 +213,7 @@ pub async fn page(
 ) -> Result<HttpResponse, ConsoleError> {
     let clock = state.clock();
     let caller = user.caller().clone();
-    let (conflicts, devices) = state
+    let (conflicts, resolved, devices) = state
         .db
         .run(move |conn| gather(conn, &caller, clock))
         .await?;
@@ -166,6 +221,7 @@ pub async fn page(
         head: Head::new(),
         nav: Nav::of(&user, "sync"),
         conflicts,
+        resolved,
         devices,
     })
 }

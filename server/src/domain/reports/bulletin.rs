@@ -83,6 +83,7 @@ fn share_ranks(ranking: &mut [Ranked]) {
 
 pub fn compute(
     conn: &mut DbConnection,
+    figures: &crate::db::issue_figures::FigureStore,
     caller: &Caller,
     parent: Option<OrgUnitId>,
     period: Period,
@@ -92,6 +93,7 @@ pub fn compute(
     let previous_period = period.previous();
     let mut both = stats::compute_periods(
         conn,
+        figures,
         caller,
         parent,
         &[period.clone(), previous_period.clone()],

@@ -17,16 +17,17 @@
 use super::ledger::Office;
 use super::names::Names;
 use super::period::Period;
-use crate::db::issue_figures::{self, FigureScope, IssueFigureRow};
+use crate::db::issue_figures::{self, FigureRow, FigureScope, FigureStore};
 use crate::db::{DbConnection, org_units};
 use crate::domain::access::{self, Caller, Place};
 use crate::domain::issues::view::ESCALATION_NAMES_ZH;
 use crate::error::{AppError, ErrorCode};
-use crate::ids::OrgUnitId;
+use crate::ids::{IssueId, OrgUnitId};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 use closeout_sync_protocol::Role;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Periods up to this long get a backlog point per day; longer ones one per week (Sundays) and
 /// the last day.
@@ -170,13 +171,22 @@ pub fn resolve_parent(
 
 pub fn compute(
     conn: &mut DbConnection,
+    figures: &FigureStore,
     caller: &Caller,
     parent: Option<OrgUnitId>,
     period: Period,
     office: Office,
     long_overdue_days: i64,
 ) -> Result<Stats, AppError> {
-    let mut all = compute_periods(conn, caller, parent, &[period], office, long_overdue_days)?;
+    let mut all = compute_periods(
+        conn,
+        figures,
+        caller,
+        parent,
+        &[period],
+        office,
+        long_overdue_days,
+    )?;
     all.pop()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("stats of one period: none computed")))
 }
@@ -190,10 +200,19 @@ struct Tally {
     last_backlog_day: NaiveDate,
     backlog_len: usize,
     per_place: Vec<Acc>,
-    per_category: HashMap<String, Acc>,
+    per_category: HashMap<Arc<str>, Acc>,
     totals: Acc,
     backlog_diff: Vec<i64>,
-    overdue_list: Vec<(i64, IssueFigureRow)>,
+    overdue_list: Vec<Overdue>,
+}
+
+/// An open issue past its deadline at the end of a period, before its title and names are read.
+struct Overdue {
+    days: i64,
+    id: IssueId,
+    ledger_no: Box<str>,
+    deadline: Option<NaiveDate>,
+    escalation_level: i32,
 }
 
 impl Tally {
@@ -224,13 +243,13 @@ impl Tally {
     }
 
     /// Counts `row` (its child place index `place`) if it bears on the period: the filter of
-    /// `issue_figures::for_each_figure` for this period.
-    fn add(&mut self, row: &IssueFigureRow, place: usize, office: Office, long_overdue_days: i64) {
+    /// [`FigureRow::bears_on`] for this period.
+    fn add(&mut self, row: &FigureRow, place: usize, office: Office, long_overdue_days: i64) {
         if row.created_at >= self.end || row.closed_at.is_some_and(|t| t < self.start) {
             return;
         }
         let (start, end) = (self.start, self.end);
-        let closed_at = row.closed_at.filter(|_| row.state == "closed");
+        let closed_at = row.closed_at.filter(|_| &*row.state == "closed");
         let created_day = office.day_of(row.created_at);
         let closed_day = closed_at.map(|t| office.day_of(t));
         let found = row.created_at >= start;
@@ -250,7 +269,7 @@ impl Tally {
         let close_days = closed_at.filter(|_| closed_in).map_or(0.0, |t| {
             (t - row.created_at).num_seconds() as f64 / 86_400.0
         });
-        let category = match self.per_category.get_mut(&row.category) {
+        let category = match self.per_category.get_mut(&*row.category) {
             Some(acc) => acc,
             None => self.per_category.entry(row.category.clone()).or_default(),
         };
@@ -275,7 +294,13 @@ impl Tally {
             }
         }
         if overdue_days > 0 {
-            self.overdue_list.push((overdue_days, row.clone()));
+            self.overdue_list.push(Overdue {
+                days: overdue_days,
+                id: row.id.clone(),
+                ledger_no: row.ledger_no.clone(),
+                deadline: row.deadline,
+                escalation_level: row.escalation_level,
+            });
             if self.overdue_list.len() > OVERDUE_LIST_MAX * 2 {
                 trim(&mut self.overdue_list);
             }
@@ -288,6 +313,7 @@ impl Tally {
 /// figures a report of that period alone would.
 pub fn compute_periods(
     conn: &mut DbConnection,
+    figures: &FigureStore,
     caller: &Caller,
     parent: Option<OrgUnitId>,
     periods: &[Period],
@@ -335,12 +361,17 @@ pub fn compute_periods(
     ) else {
         return Ok(Vec::new());
     };
-    issue_figures::for_each_figure(conn, scope, start, end, |row| {
-        let place = child_of(&row.place_path, row.responsible_unit_path.as_deref());
-        for tally in &mut tallies {
-            tally.add(&row, place, office, long_overdue_days);
+    let ((), refresh) = figures.read(conn, |rows| {
+        for row in rows {
+            if scope.holds(row) && row.bears_on(start, end) {
+                let place = child_of(&row.place_path, row.responsible_unit_path.as_deref());
+                for tally in &mut tallies {
+                    tally.add(row, place, office, long_overdue_days);
+                }
+            }
         }
     })?;
+    tracing::debug!(?refresh, "statistics read the issues' figures");
 
     let category_codes = Names::category_codes(conn)?;
     let mut out = Vec::with_capacity(tallies.len());
@@ -350,7 +381,12 @@ pub fn compute_periods(
         {
             let place = child_of(&path, unit_path.as_deref());
             tally.per_place[place].f.reopened += 1;
-            tally.per_category.entry(category).or_default().f.reopened += 1;
+            tally
+                .per_category
+                .entry(Arc::from(category))
+                .or_default()
+                .f
+                .reopened += 1;
             tally.totals.f.reopened += 1;
         }
         let mut places: Vec<PlaceFigures> = children
@@ -372,7 +408,7 @@ pub fn compute_periods(
         }
         let mut categories: Vec<CategoryFigures> = Vec::new();
         for (code, name_zh) in &category_codes {
-            if let Some(acc) = tally.per_category.remove(code) {
+            if let Some(acc) = tally.per_category.remove(code.as_str()) {
                 categories.push(CategoryFigures {
                     code: code.clone(),
                     name_zh: name_zh.clone(),
@@ -384,8 +420,8 @@ pub fn compute_periods(
         let mut rest: Vec<_> = tally.per_category.into_iter().collect();
         rest.sort_by(|a, b| a.0.cmp(&b.0));
         categories.extend(rest.into_iter().map(|(code, acc)| CategoryFigures {
-            name_zh: code.clone(),
-            code,
+            name_zh: code.to_string(),
+            code: code.to_string(),
             figures: acc.figures(),
         }));
         let mut open = 0i64;
@@ -405,25 +441,30 @@ pub fn compute_periods(
             .collect();
         let mut overdue_list = tally.overdue_list;
         trim(&mut overdue_list);
+        let ids: Vec<IssueId> = overdue_list.iter().map(|o| o.id.clone()).collect();
+        let mut details = issue_figures::overdue_details(conn, &ids)?;
         let mut overdue = Vec::with_capacity(overdue_list.len());
-        for (days, row) in overdue_list {
-            let level = usize::try_from(row.escalation_level).unwrap_or(0);
+        for o in overdue_list {
+            let Some((title, place_id, unit_id)) = details.remove(&o.id) else {
+                continue;
+            };
+            let level = usize::try_from(o.escalation_level).unwrap_or(0);
             overdue.push(OverdueItem {
-                place: names.place_label(conn, &row.place_id)?,
-                responsible_unit: match &row.responsible_unit_id {
+                place: names.place_label(conn, &place_id)?,
+                responsible_unit: match &unit_id {
                     Some(id) => names.unit_name(conn, id)?,
                     None => String::new(),
                 },
-                deadline: row.deadline.unwrap_or(period.to),
-                days_overdue: days,
-                escalation_level: row.escalation_level,
+                deadline: o.deadline.unwrap_or(period.to),
+                days_overdue: o.days,
+                escalation_level: o.escalation_level,
                 escalation: ESCALATION_NAMES_ZH
                     .get(level)
                     .copied()
                     .unwrap_or("")
                     .to_owned(),
-                ledger_no: row.ledger_no,
-                title: row.title,
+                ledger_no: o.ledger_no.into(),
+                title,
             });
         }
         out.push(Stats {
@@ -458,10 +499,11 @@ fn scope_of<'a>(caller: &Caller, parent: &'a str) -> FigureScope<'a> {
 }
 
 /// Keeps the most overdue items (then by ledger number), at most `OVERDUE_LIST_MAX`.
-fn trim(list: &mut Vec<(i64, IssueFigureRow)>) {
+fn trim(list: &mut Vec<Overdue>) {
     list.sort_by(|a, b| {
-        b.0.cmp(&a.0)
-            .then_with(|| a.1.ledger_no.cmp(&b.1.ledger_no))
+        b.days
+            .cmp(&a.days)
+            .then_with(|| a.ledger_no.cmp(&b.ledger_no))
     });
     list.truncate(OVERDUE_LIST_MAX);
 }

@@ -5,6 +5,7 @@
 mod album;
 mod bulletin;
 mod exports;
+mod figures;
 mod injection;
 mod stats;
 mod time_zone;
@@ -141,6 +142,7 @@ fn set(
         ))
         .execute(&mut *conn)
         .unwrap();
+    app.forget_figures();
 }
 
 pub async fn fixture() -> Fixture {
@@ -179,6 +181,7 @@ pub async fn fixture() -> Fixture {
         .set(issues::escalation_level.eq(2))
         .execute(&mut *app.db().get().unwrap())
         .unwrap();
+    app.forget_figures();
 
     let a_reopened = report(
         &app,

@@ -48,6 +48,7 @@ async fn an_issue_reported_at_four_in_the_morning_in_beijing_carries_the_beijing
         ))
         .execute(&mut *app.db().get().unwrap())
         .unwrap();
+    app.forget_figures();
     let sup = &c.supervisor.access;
     let zh = |day: NaiveDate| day.format("%Y年%m月%d日").to_string();
     let iso = |day: NaiveDate| day.format("%Y-%m-%d").to_string();
