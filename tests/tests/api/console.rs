@@ -8,116 +8,12 @@ use closeout_tests::photos::{fresh_jpeg, samples, sha256_hex};
 use closeout_tests::{Cast, TestUser};
 use diesel::prelude::*;
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION};
 use serde_json::Value;
 use serde_json::json;
 
-/// A browser-like HTTP client that keeps the console cookies itself.
-pub(crate) struct Console {
-    http: reqwest::Client,
-    base: String,
-    cookie: String,
-    pub(crate) csrf: String,
-}
-
-fn encode(pairs: &[(&str, &str)]) -> String {
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect::<String>()
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn cookie_of(res: &reqwest::Response, name: &str) -> Option<(String, String)> {
-    res.headers().get_all(SET_COOKIE).iter().find_map(|v| {
-        let v = v.to_str().ok()?;
-        let pair = v.split(';').next()?;
-        let (k, val) = pair.split_once('=')?;
-        (k == name).then(|| (val.to_owned(), v.to_owned()))
-    })
-}
-
-fn hidden_csrf(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    html[at..at + 64].to_owned()
-}
-
-impl Console {
-    fn client() -> reqwest::Client {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
-    }
-
-    pub(crate) async fn login(app: &TestApp, user: &TestUser) -> Self {
-        let http = Self::client();
-        let page = http.get(app.url("/login")).send().await.unwrap();
-        let (pre, _) = cookie_of(&page, "closeout_login_csrf").expect("login csrf cookie");
-        let token = hidden_csrf(&page.text().await.unwrap());
-        let res = http
-            .post(app.url("/login"))
-            .header(COOKIE, format!("closeout_login_csrf={pre}"))
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(encode(&[
-                ("username", &user.username),
-                ("password", &user.password),
-                ("csrf", &token),
-                ("next", "/console/"),
-            ]))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::SEE_OTHER);
-        let (session, _) = cookie_of(&res, "closeout_session").expect("session cookie");
-        let cookie = format!("closeout_session={session}");
-        let home = http
-            .get(app.url("/console/"))
-            .header(COOKIE, &cookie)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(home.status(), StatusCode::OK);
-        let csrf = hidden_csrf(&home.text().await.unwrap());
-        Self {
-            http,
-            base: app.base.clone(),
-            cookie,
-            csrf,
-        }
-    }
-
-    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, &self.cookie)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub(crate) async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
-        self.http
-            .post(format!("{}{path}", self.base))
-            .header(COOKIE, &self.cookie)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(encode(pairs))
-            .send()
-            .await
-            .unwrap()
-    }
-}
+pub(crate) use super::console_client::Console;
+use super::console_client::{cookie_of, encode, hidden_csrf};
 
 async fn state_of(app: &TestApp, user: &TestUser, id: &str) -> Value {
     let (status, body) = app.get(&format!("/api/v1/issues/{id}"), &user.access).await;
@@ -125,7 +21,7 @@ async fn state_of(app: &TestApp, user: &TestUser, id: &str) -> Value {
     body
 }
 
-fn id_of(v: &Value) -> String {
+pub(crate) fn id_of(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
@@ -588,120 +484,4 @@ async fn the_console_fits_a_phone() {
     b.click("a.issue-link").await;
     b.find("#issue-title").await;
     b.screenshot("issue-phone").await;
-}
-
-/// An issue assigned to the bureau, its deadline `due_in` days away (moved directly: the API only
-/// takes future deadlines).
-async fn assigned_due(app: &TestApp, c: &Cast, title: &str, due_in: i64) -> String {
-    let id = id_of(&app.report(&c.worker_a, &c.places.village_a, title).await);
-    let (status, body) = app
-        .act(
-            &c.supervisor,
-            &id,
-            json!({"action": "assign", "responsible_unit_id": c.bureau, "responsible_user_id": c.responsible.id,
-                   "target": "整改到位", "deadline": (chrono::Utc::now() + chrono::Duration::days(30)).date_naive()}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let day = (chrono::Utc::now() + chrono::Duration::hours(8) + chrono::Duration::days(due_in))
-        .date_naive();
-    diesel::update(issues::table.find(&id))
-        .set(issues::deadline.eq(day))
-        .execute(&mut *app.db().get().unwrap())
-        .unwrap();
-    id
-}
-
-#[tokio::test]
-async fn lights_instructions_and_the_supervision_sheet_in_a_real_browser() {
-    let app = TestApp::spawn_with(|s| {
-        s.lights.red_sheet.title = "红色督办通知".into();
-        s.lights.red_sheet.colour = "#aa0011".into();
-    })
-    .await;
-    let c = app.cast().await;
-    let red = assigned_due(&app, &c, "占道经营（超期）", -2).await;
-    assigned_due(&app, &c, "违建棚屋（将到期）", 1).await;
-    assigned_due(&app, &c, "旱厕改造（正常）", 20).await;
-    assigned_due(&app, &c, "河道垃圾（正常）", 25).await;
-
-    let b = Browser::launch().await;
-    browser_login(&b, &app, &c.supervisor).await;
-    // The dashboard counts by light, each a link to its list.
-    assert_eq!(b.text("#light-red .n").await, "1");
-    assert_eq!(b.text("#light-yellow .n").await, "1");
-    assert_eq!(b.text("#light-green .n").await, "2");
-    b.screenshot("dashboard-lights").await;
-    b.click("#light-red").await;
-    b.wait_for("return location.search.includes('light=red')")
-        .await;
-    let rows = b.text("#rows").await;
-    assert!(
-        rows.contains("占道经营") && rows.contains("红灯") && !rows.contains("违建棚屋"),
-        "{rows}"
-    );
-    b.screenshot("ledger-lights").await;
-
-    // 领导批示: written on the issue page, shown above the history, sent with the issue.
-    b.click("a.issue-link").await;
-    assert!(b.text("#issue-light").await.contains("红灯"));
-    let words = "请住建局本周内完成清理，并报送整改照片。";
-    b.type_into("#instruct-text", words).await;
-    b.click("#instruct").await;
-    b.find("#instructions").await;
-    assert!(b.text("#instructions").await.contains(words));
-    let above = b
-        .script("return !!(document.getElementById('instructions').compareDocumentPosition(document.getElementById('history')) & Node.DOCUMENT_POSITION_FOLLOWING)")
-        .await;
-    assert_eq!(above, true, "instructions come before the history");
-    b.screenshot("issue-instructions").await;
-
-    // Who answers for it and by when, on the page and on the sheet, each in its date format.
-    let due =
-        (chrono::Utc::now() + chrono::Duration::hours(8) - chrono::Duration::days(2)).date_naive();
-    let page = b.text("body").await;
-    for fact in [
-        "责任单位",
-        "整改目标",
-        "整改到位",
-        "完成时限",
-        &due.to_string(),
-    ] {
-        assert!(page.contains(fact), "{fact} on the issue page: {page}");
-    }
-
-    // The 督办单 in the light's configured title and colour, with the instruction.
-    b.click("#sheet-link").await;
-    assert_eq!(b.text("#sheet-title").await, "红色督办通知");
-    assert!(b.text("#sheet-light").await.contains("已超期 2 天"));
-    assert!(b.text("#sheet-instructions").await.contains(words));
-    let colour = b
-        .script("return getComputedStyle(document.getElementById('sheet-title')).color")
-        .await;
-    assert_eq!(colour, "rgb(170, 0, 17)", "the configured red");
-    let sheet = b.text("body").await;
-    let due_zh = due.format("%Y年%m月%d日").to_string();
-    for fact in ["责任单位", "整改到位", "完成时限", "督办等级", &due_zh] {
-        assert!(sheet.contains(fact), "{fact} on the sheet: {sheet}");
-    }
-    b.screenshot("sheet-red").await;
-
-    // Village B's worker cannot print village A's sheet, and is offered no instruction form.
-    b.goto(&app.url("/console/")).await;
-    b.click("#logout").await;
-    b.find("#login").await;
-    browser_login(&b, &app, &c.worker_b).await;
-    b.goto(&app.url(&format!("/console/issues/{red}/sheet")))
-        .await;
-    assert!(b.text(".problem h1").await.contains("404"));
-    b.goto(&app.url("/console/")).await;
-    b.click("#logout").await;
-    b.find("#login").await;
-    browser_login(&b, &app, &c.worker_a).await;
-    b.goto(&app.url(&format!("/console/issues/{red}"))).await;
-    b.find("#issue-title").await;
-    assert!(
-        !b.exists("#form-instruct").await,
-        "a grid worker does not instruct"
-    );
 }

@@ -12,6 +12,8 @@ mod cli;
 mod compression;
 mod console;
 mod console_admin_forms;
+mod console_client;
+mod console_lights;
 mod console_office;
 mod documents;
 mod errors;

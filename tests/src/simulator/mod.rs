@@ -4,16 +4,16 @@
 //! At the end every phone comes online and syncs; the report proves that every mutation has a
 //! final result, that no issue was created twice, and that every phone holds what the server has.
 
-use crate::{Cast, TestApp, TestUser};
+mod work;
+
+use crate::{TestApp, TestUser};
 use chrono::{Duration, Utc};
 use closeout_sync_protocol::client::ClientEngine;
-use closeout_sync_protocol::lifecycle::{ActionKind, TransitionRequest};
-use closeout_sync_protocol::sync::{
-    IssueFields, MutationBody, MutationStatus, NewIssueBody, PullResponse, PushResponse,
-    TransitionBody, UpdateIssueBody,
-};
-use closeout_sync_protocol::{IssueSource, IssueState, Role, Severity};
+use closeout_sync_protocol::lifecycle::ActionKind;
+use closeout_sync_protocol::sync::{MutationBody, MutationStatus, PullResponse, PushResponse};
+use closeout_sync_protocol::{IssueState, Role};
 use std::collections::BTreeMap;
+use work::{Plan, Rng, work};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -117,24 +117,6 @@ impl Report {
     }
 }
 
-/// xorshift64*: deterministic runs from a seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
-
 struct Phone {
     user: TestUser,
     role: Role,
@@ -148,34 +130,6 @@ struct Phone {
     expected: BTreeMap<String, &'static str>,
     /// This phone's `update_issue` mutations: mutation id → issue id.
     edits: BTreeMap<String, String>,
-}
-
-/// What the network does to one phone in one round, drawn in turn (so a seed replays a run)
-/// before the phones go online together.
-struct Plan {
-    batch: usize,
-    reorder: bool,
-    resend: bool,
-    /// Per send, in order: whether its response is lost after the server committed.
-    lose: [bool; 3],
-    upload: bool,
-    pull: Option<u64>,
-}
-
-impl Plan {
-    fn draw(rng: &mut Rng) -> Option<Self> {
-        if rng.chance(35) {
-            return None; // no signal this round
-        }
-        Some(Self {
-            batch: 1 + rng.below(15) as usize,
-            reorder: rng.chance(15),
-            resend: rng.chance(10),
-            lose: [rng.chance(20), rng.chance(20), rng.chance(20)],
-            upload: rng.chance(50),
-            pull: rng.chance(60).then(|| 1 + rng.below(100)),
-        })
-    }
 }
 
 /// One phone's turn online: push its batch (reordered, sent twice, answers lost as planned),
@@ -289,99 +243,6 @@ async fn pull_to_end(app: &TestApp, phone: &mut Phone, limit: u64) {
             break;
         }
     }
-}
-
-/// Something this phone's person would do now, judged from what the phone shows.
-fn work(rng: &mut Rng, phone: &Phone, cast: &Cast, n: usize) -> MutationBody {
-    let view = phone.engine.view();
-    let pick = |state: IssueState, rng: &mut Rng| {
-        let ids: Vec<&String> = view
-            .iter()
-            .filter(|(_, i)| i.state == state)
-            .map(|(id, _)| id)
-            .collect();
-        (!ids.is_empty()).then(|| ids[rng.below(ids.len() as u64) as usize].clone())
-    };
-    let transition = |id: String, request: TransitionRequest| {
-        MutationBody::Transition(TransitionBody {
-            issue_id: id,
-            request,
-        })
-    };
-    match phone.role {
-        Role::Supervisor => {
-            if let (true, Some(id)) = (rng.chance(50), pick(IssueState::Reported, rng)) {
-                let mut r = TransitionRequest::new(ActionKind::Assign);
-                r.responsible_unit_id = Some(cast.bureau.clone());
-                r.responsible_user_id = Some(cast.responsible.id.clone());
-                r.target = Some("整改到位".into());
-                r.deadline = Some((Utc::now() + Duration::days(10)).date_naive());
-                return transition(id, r);
-            }
-            if let Some(id) = pick(IssueState::Submitted, rng) {
-                return transition(id, TransitionRequest::new(ActionKind::Approve));
-            }
-            if let Some((id, issue)) = view
-                .iter()
-                .find(|(_, i)| i.state.is_open() && i.version > 0)
-            {
-                return MutationBody::UpdateIssue(UpdateIssueBody {
-                    issue_id: id.clone(),
-                    base_version: issue.version,
-                    fields: IssueFields {
-                        title: Some(format!("督查办核定{n}")),
-                        ..IssueFields::default()
-                    },
-                });
-            }
-        }
-        Role::Responsible => {
-            let submit_first = rng.chance(50);
-            if let (false, Some(id)) = (submit_first, pick(IssueState::Assigned, rng)) {
-                return transition(id, TransitionRequest::new(ActionKind::Acknowledge));
-            }
-            if let Some(id) = pick(IssueState::Rectifying, rng) {
-                let mut r = TransitionRequest::new(ActionKind::Submit);
-                r.photos = vec![format!("{:064x}", rng.next())];
-                return transition(id, r);
-            }
-            if let Some(id) = pick(IssueState::Assigned, rng) {
-                return transition(id, TransitionRequest::new(ActionKind::Acknowledge));
-            }
-        }
-        _ => {
-            if rng.chance(25) {
-                let mine: Vec<(&String, i32)> = view
-                    .iter()
-                    .filter(|(_, i)| i.state == IssueState::Reported && i.version > 0)
-                    .map(|(id, i)| (id, i.version))
-                    .collect();
-                if !mine.is_empty() {
-                    let (id, version) = mine[rng.below(mine.len() as u64) as usize];
-                    return MutationBody::UpdateIssue(UpdateIssueBody {
-                        issue_id: id.clone(),
-                        base_version: version,
-                        fields: IssueFields {
-                            description: Some(format!("补充说明{n}")),
-                            title: rng.chance(50).then(|| format!("网格员更正{n}")),
-                            ..IssueFields::default()
-                        },
-                    });
-                }
-            }
-        }
-    }
-    MutationBody::CreateIssue(NewIssueBody {
-        issue_id: uuid::Uuid::now_v7().to_string(),
-        title: format!("巡查发现{n}"),
-        description: String::new(),
-        category: "three_piles".into(),
-        severity: Severity::Minor,
-        source: IssueSource::GridPatrol,
-        place_id: phone.place.clone(),
-        location: None,
-        photos: Vec::new(),
-    })
 }
 
 /// Runs the simulation on `app` (a fresh server with `app.cast()` not yet called).
