@@ -148,6 +148,8 @@ struct Side {
     county: String,
     worker: TestUser,
     issue: String,
+    /// An issue assigned to a responsible unit of the side's county (its notice exists).
+    assigned: String,
     inspection: String,
     photo: String,
 }
@@ -235,7 +237,7 @@ impl World {
 
     /// Replaces every `{placeholder}` in `text` with a fixture on `side`, made fresh when the act
     /// could use it up (an issue, a template, a schedule, a device, an upload).
-    async fn resolve(&self, text: &str, side: &Side) -> String {
+    async fn resolve(&self, text: &str, side: &Side, caller: &TestUser) -> String {
         let mut out = String::new();
         let mut rest = text;
         while let Some(start) = rest.find('{') {
@@ -250,6 +252,7 @@ impl World {
                 "alias" => self.alias(side).await,
                 "issue" => self.issue(side).await,
                 "shared_issue" => side.issue.clone(),
+                "assigned_issue" => side.assigned.clone(),
                 "inspection" => side.inspection.clone(),
                 "photo" => side.photo.clone(),
                 "user" => side.worker.id.clone(),
@@ -258,7 +261,8 @@ impl World {
                 "device" => self.device(side).await,
                 "template" => self.template().await,
                 "schedule" => self.schedule(side).await,
-                "upload" => self.upload().await,
+                "upload" => self.upload(&self.keeper).await,
+                "own_upload" => self.upload(caller).await,
                 "fresh" => format!("mx{}", self.fresh()),
                 "uuid" | "unknown" => uuid::Uuid::now_v7().to_string(),
                 "today" => today(),
@@ -370,13 +374,14 @@ impl World {
             .to_owned()
     }
 
-    async fn upload(&self) -> String {
+    /// An upload `owner` started (10 bytes announced, none sent).
+    async fn upload(&self, owner: &TestUser) -> String {
         let res = self
             .app
             .tus(
                 Method::POST,
                 "/api/v1/uploads",
-                &self.keeper.access,
+                &owner.access,
                 &[
                     ("Upload-Length", "10".to_owned()),
                     ("Upload-Metadata", metadata_for(b"0123456789", &[])),
@@ -394,10 +399,10 @@ impl World {
         let (method, op_path) = row.operation.split_once(' ').unwrap();
         let method: Method = method.parse().unwrap();
         let path = self
-            .resolve(row.path.as_deref().unwrap_or(op_path), side)
+            .resolve(row.path.as_deref().unwrap_or(op_path), side, caller)
             .await;
         let body = match &row.body {
-            Some(b) => Some(self.resolve(b, side).await),
+            Some(b) => Some(self.resolve(b, side, caller).await),
             None => None,
         };
         let mut req = self
@@ -465,6 +470,29 @@ async fn side(
     let photo = app
         .upload_for(&keeper.access, &fresh_jpeg(), "before", &issue)
         .await;
+    let unit = app
+        .add_place(&format!("{code}-zjj"), "住建局", "department", Some(county))
+        .await;
+    let head = app
+        .user_with(
+            &format!("unit-head-{tag}"),
+            &[(Role::Responsible, Some(&unit))],
+        )
+        .await;
+    let assigned = app.report(keeper, place, "已交办问题").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = app
+        .act(
+            keeper,
+            &assigned,
+            json!({"action": "assign", "responsible_unit_id": unit, "responsible_user_id": head.id,
+                   "target": "整改到位",
+                   "deadline": (chrono::Utc::now() + chrono::Duration::days(10)).date_naive()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "assigned fixture: {body}");
     let inspection = uuid::Uuid::now_v7().to_string();
     let (status, body) = app
         .post(
@@ -484,6 +512,7 @@ async fn side(
         county: county.to_owned(),
         worker,
         issue,
+        assigned,
         inspection,
         photo,
     }
