@@ -196,8 +196,9 @@ pub struct TestApp {
     pub admin: TestUser,
     pub env: TestEnv,
     handle: actix_web::dev::ServerHandle,
-    /// The server's own pool (its figure store is the one reports read).
-    server_db: closeout::db::Db,
+    /// The server's copy of the issues' figures (only the copy: holding its pool would keep the
+    /// database open after the server stops, and a restore waits for that).
+    figures: std::sync::Arc<closeout::db::issue_figures::FigureStore>,
 }
 
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
@@ -231,7 +232,7 @@ impl TestApp {
         let app = closeout::Application::build(env.settings.clone()).unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
-        let server_db = app.state().db.clone();
+        let figures = app.state().db.figures();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -253,7 +254,7 @@ impl TestApp {
             },
             env,
             handle,
-            server_db,
+            figures,
         };
         this.admin = this.login("admin", ADMIN_PASSWORD, "admin-laptop").await;
         this
@@ -266,7 +267,7 @@ impl TestApp {
     /// Makes the server read every issue afresh for its next statistics, after a test wrote
     /// issues behind the change feed's back (back-dating them in SQL).
     pub fn forget_figures(&self) {
-        self.server_db.figures().forget();
+        self.figures.forget();
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -429,7 +430,7 @@ impl TestApp {
         let app = closeout::Application::build(self.env.settings.clone()).unwrap();
         self.base = format!("http://127.0.0.1:{}", app.port());
         self.handle = app.handle();
-        self.server_db = app.state().db.clone();
+        self.figures = app.state().db.figures();
         tokio::spawn(app.run_until_stopped());
     }
 
@@ -573,7 +574,7 @@ impl TestApp {
         let app = closeout::Application::build(self.env.settings.clone()).unwrap();
         self.base = format!("http://127.0.0.1:{}", app.port());
         self.handle = app.handle();
-        self.server_db = app.state().db.clone();
+        self.figures = app.state().db.figures();
         tokio::spawn(app.run_until_stopped());
     }
 }
