@@ -17,15 +17,19 @@ pub struct ListOrgUnits {
     pub parent_id: Option<uuid::Uuid>,
     /// At most this many (default 1000, max 5000).
     pub limit: Option<i64>,
+    /// The next page: the id of the last place of the previous one (a page shorter than
+    /// `limit` is the last).
+    pub after: Option<uuid::Uuid>,
 }
 
-/// Places the caller can see (every subtree they hold a role on), parents before children.
+/// Places the caller can see (every subtree they hold a role on), parents before children: by
+/// depth, then code (places without one last), name and id. Page with `after`.
 #[utoipa::path(
     get,
     path = "/api/v1/org-units",
     tag = "places",
     params(ListOrgUnits),
-    responses((status = 200, body = Vec<OrgUnit>), (status = 401, body = super::problem::Problem)),
+    responses((status = 200, body = Vec<OrgUnit>), (status = 400, description = "invalid_query: `limit` out of range, or `after` not a place of the list", body = super::problem::Problem), (status = 401, body = super::problem::Problem)),
     security(("bearer" = []))
 )]
 pub async fn list(
@@ -35,10 +39,11 @@ pub async fn list(
 ) -> Result<web::Json<Vec<OrgUnit>>, AppError> {
     let query = query.into_inner();
     let parent = query.parent_id.map(OrgUnitId::from);
+    let after = query.after.map(OrgUnitId::from);
     let limit = crate::domain::keyset::page_limit(query.limit, 1000, 5000)?;
     let units = state
         .db
-        .run(move |conn| places::list(conn, &caller.0, parent.as_ref(), limit))
+        .run(move |conn| places::list(conn, &caller.0, parent.as_ref(), after.as_ref(), limit))
         .await?;
     Ok(web::Json(units))
 }

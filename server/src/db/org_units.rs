@@ -5,6 +5,7 @@ use super::models::OrgUnitRow;
 use super::schema::org_units::dsl as ou;
 use crate::ids::OrgUnitId;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 
 pub fn insert(conn: &mut DbConnection, row: &OrgUnitRow) -> QueryResult<()> {
     diesel::insert_into(ou::org_units)
@@ -37,31 +38,66 @@ pub fn all_with_codes(conn: &mut DbConnection) -> QueryResult<Vec<OrgUnitRow>> {
         .load(conn)
 }
 
-/// Places inside any of the given subtrees (path prefixes), in tree order; optionally only the
-/// children of one parent.
+/// Places inside any of the given subtrees (path prefixes), in list order — by depth, then
+/// code (places without one after those with), name and id, the same on both backends —
+/// optionally only the children of one parent, and only those after `after` in that order (the
+/// keyset of `GET /org-units`: every place once, however many share a depth, code or name).
 pub fn list_in_subtrees(
     conn: &mut DbConnection,
     subtree_paths: &[String],
     parent: Option<&OrgUnitId>,
+    after: Option<&OrgUnitRow>,
     limit: i64,
 ) -> QueryResult<Vec<OrgUnitRow>> {
     let Some((first, rest)) = subtree_paths.split_first() else {
         return Ok(Vec::new());
     };
+    let mut visible: Box<dyn BoxableExpression<ou::org_units, DbBackend, SqlType = Bool>> =
+        Box::new(ou::path.like(format!("{first}%")));
+    for path in rest {
+        visible = Box::new(visible.or(ou::path.like(format!("{path}%"))));
+    }
     let mut query = ou::org_units
         .select(OrgUnitRow::as_select())
         .into_boxed::<DbBackend>()
-        .filter(ou::path.like(format!("{first}%")));
-    for path in rest {
-        query = query.or_filter(ou::path.like(format!("{path}%")));
-    }
+        .filter(visible);
     if let Some(parent) = parent {
         query = query.filter(ou::parent_id.eq(parent.clone()));
     }
+    if let Some(last) = after {
+        query = query.filter(after_in_list_order(last));
+    }
     query
-        .order((ou::depth, ou::code, ou::name))
+        .order((ou::depth, ou::code.is_null(), ou::code, ou::name, ou::id))
         .limit(limit)
         .load(conn)
+}
+
+/// The places after `last` in list order (depth, code with nulls last, name, id).
+fn after_in_list_order(
+    last: &OrgUnitRow,
+) -> Box<dyn BoxableExpression<ou::org_units, DbBackend, SqlType = Bool>> {
+    let same_code_later = ou::name.gt(last.name.clone()).or(ou::name
+        .eq(last.name.clone())
+        .and(ou::id.gt(last.id.clone())));
+    let later_at_depth: Box<dyn BoxableExpression<ou::org_units, DbBackend, SqlType = Bool>> =
+        match &last.code {
+            Some(code) => Box::new(
+                ou::code
+                    .is_null()
+                    .or(ou::code.gt(code.clone()).assume_not_null())
+                    .or(ou::code
+                        .eq(code.clone())
+                        .assume_not_null()
+                        .and(same_code_later)),
+            ),
+            None => Box::new(ou::code.is_null().and(same_code_later)),
+        };
+    Box::new(
+        ou::depth
+            .gt(last.depth)
+            .or(ou::depth.eq(last.depth).and(later_at_depth)),
+    )
 }
 
 /// Every place (bulk imports resolve codes and unit names against it).

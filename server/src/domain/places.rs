@@ -310,15 +310,37 @@ pub fn list(
     conn: &mut DbConnection,
     caller: &Caller,
     parent: Option<&OrgUnitId>,
+    after: Option<&OrgUnitId>,
     limit: i64,
 ) -> Result<Vec<OrgUnit>, AppError> {
     if let Some(parent) = parent {
         get(conn, caller, parent)?;
     }
-    let units = org_units::list_in_subtrees(conn, &caller.visible_subtrees(), parent, limit)?
-        .into_iter()
-        .map(OrgUnit::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
+    // The keyset: the place the previous page ended with, which the caller must see.
+    let last = match after {
+        Some(id) => Some(
+            org_units::find(conn, id)?
+                .filter(|row| caller.can_see(Place { path: &row.path }))
+                .ok_or_else(|| {
+                    AppError::new(
+                        ErrorCode::InvalidQuery,
+                        "after: not a place of this list (give the id of the last place of the previous page)",
+                    )
+                    .zh("after 参数须为上一页最后一个区划的 ID")
+                })?,
+        ),
+        None => None,
+    };
+    let units = org_units::list_in_subtrees(
+        conn,
+        &caller.visible_subtrees(),
+        parent,
+        last.as_ref(),
+        limit,
+    )?
+    .into_iter()
+    .map(OrgUnit::try_from)
+    .collect::<Result<Vec<_>, _>>()?;
     annotate(conn, units)
 }
 

@@ -261,3 +261,99 @@ fn any_ties_and_any_page_size_reach_every_row_once() {
         .unwrap();
     rt.block_on(async move { drop(app) });
 }
+
+/// `GET /org-units` pages with `after` (the last place's id) and reaches every place once, with
+/// many places sharing a depth and a name and some without a code (they sort last on both
+/// backends).
+#[tokio::test]
+async fn places_page_with_after_and_every_place_comes_once() {
+    let app = TestApp::spawn().await;
+    let p = app.places().await;
+    for i in 0..12 {
+        let code = (i % 3 == 0).then(|| format!("1301020010019{i:02}"));
+        let (status, body) = app
+            .post(
+                "/api/v1/org-units",
+                &app.admin.access,
+                serde_json::json!({"code": code, "name": if i % 2 == 0 { "第一网格" } else { "网格" },
+                                   "level": "grid", "parent_id": p.village_a}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    for i in 0..5 {
+        let (status, body) = app
+            .post(
+                "/api/v1/org-units",
+                &app.admin.access,
+                serde_json::json!({"name": format!("局{}", i % 2), "level": "department",
+                                   "parent_id": p.county}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let ids = |page: &Value| -> Vec<String> {
+        page.as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, whole) = app
+        .get("/api/v1/org-units?limit=5000", &app.admin.access)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let whole = ids(&whole);
+    assert!(whole.len() >= 25, "{}", whole.len());
+    let mut paged: Vec<String> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(a) => format!("/api/v1/org-units?limit=4&after={a}"),
+            None => "/api/v1/org-units?limit=4".to_owned(),
+        };
+        let (status, page) = app.get(&path, &app.admin.access).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let page = ids(&page);
+        paged.extend(page.iter().cloned());
+        if page.len() < 4 {
+            break;
+        }
+        after = page.last().cloned();
+        assert!(paged.len() <= whole.len(), "pages go on past every place");
+    }
+    assert_eq!(
+        paged, whole,
+        "pages of 4 hold the list in its order, each place once"
+    );
+    let distinct: BTreeSet<&String> = paged.iter().collect();
+    assert_eq!(distinct.len(), paged.len());
+
+    // A village's worker pages through their own subtree; `after` naming a place they do not
+    // see, or none, is a 400.
+    let worker = app
+        .user_with(
+            "pager",
+            &[(closeout_sync_protocol::Role::GridWorker, Some(&p.village_a))],
+        )
+        .await;
+    let (_, first) = app.get("/api/v1/org-units?limit=5", &worker.access).await;
+    let first = ids(&first);
+    let (_, rest) = app
+        .get(
+            &format!("/api/v1/org-units?limit=5000&after={}", first[4]),
+            &worker.access,
+        )
+        .await;
+    let (_, all) = app
+        .get("/api/v1/org-units?limit=5000", &worker.access)
+        .await;
+    assert_eq!([first, ids(&rest)].concat(), ids(&all));
+    for bad in [p.village_b.clone(), uuid::Uuid::now_v7().to_string()] {
+        let (status, problem) = app
+            .get(&format!("/api/v1/org-units?after={bad}"), &worker.access)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+        assert_eq!(problem["code"], "invalid_query");
+    }
+}

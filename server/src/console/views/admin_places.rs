@@ -66,7 +66,7 @@ pub async fn page(
         .db
         .run(move |conn| {
             access::require_any(&caller, Role::Admin)?;
-            places::list(conn, &caller, None, 5_000)
+            places::list(conn, &caller, None, None, 5_000)
         })
         .await?;
     let top = list.iter().map(|p| p.depth).min().unwrap_or(0);

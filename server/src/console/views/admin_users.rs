@@ -107,7 +107,7 @@ pub async fn page(
         .db
         .run(move |conn| {
             let list = accounts::list(conn, &caller, after.as_deref(), PAGE)?;
-            let places = places::list(conn, &caller, None, 5_000)?;
+            let places = places::list(conn, &caller, None, None, 5_000)?;
             Ok::<_, AppError>((list, places))
         })
         .await?;

@@ -114,7 +114,7 @@ fn gather(conn: &mut DbConnection, caller: &Caller, clock: Clock) -> Result<Figu
             ..base.clone()
         });
     }
-    let all = places::list(conn, caller, None, 5_000)?;
+    let all = places::list(conn, caller, None, None, 5_000)?;
     let top = all.iter().map(|p| p.depth).min().unwrap_or(0);
     let shown: Vec<_> = all
         .iter()

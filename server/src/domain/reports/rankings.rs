@@ -61,6 +61,7 @@ pub fn compute(
         conn,
         std::slice::from_ref(&parent.path),
         Some(&parent.id),
+        None,
         100_000,
     )?;
     let mut places = Vec::with_capacity(children.len());

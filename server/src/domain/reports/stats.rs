@@ -327,6 +327,7 @@ pub fn compute_periods(
         conn,
         std::slice::from_ref(&parent.path),
         Some(&parent.id),
+        None,
         100_000,
     )?;
     // A row's child is the path segment right after the parent's path.
