@@ -109,15 +109,19 @@ pub struct ConflictParams {
     /// `true`: resolved ones too.
     pub all: Option<bool>,
     pub limit: Option<i64>,
+    /// The next page: the id of the last conflict of the previous one (a page shorter than
+    /// `limit` is the last).
+    pub after: Option<uuid::Uuid>,
 }
 
-/// Conflicts on issues in the places the caller supervises, unresolved first.
+/// Conflicts on issues and inspections in the places the caller supervises, oldest first (then
+/// by id); page with `after`.
 #[utoipa::path(
     get,
     path = "/api/v1/sync/conflicts",
     tag = "sync",
     params(ConflictParams),
-    responses((status = 200, body = Vec<Conflict>), (status = 403, body = super::problem::Problem)),
+    responses((status = 200, body = Vec<Conflict>), (status = 400, description = "invalid_query: `limit` out of range, or `after` not a conflict of the list", body = super::problem::Problem), (status = 403, body = super::problem::Problem)),
     security(("bearer" = []))
 )]
 pub async fn list_conflicts(
@@ -127,9 +131,18 @@ pub async fn list_conflicts(
 ) -> Result<web::Json<Vec<Conflict>>, AppError> {
     let p = params.into_inner();
     let limit = crate::domain::keyset::page_limit(p.limit, 200, 1000)?;
+    let after = p.after.map(ConflictId::from);
     let list = state
         .db
-        .run(move |conn| conflicts::list(conn, &caller.0, p.all.unwrap_or(false), limit))
+        .run(move |conn| {
+            conflicts::list(
+                conn,
+                &caller.0,
+                p.all.unwrap_or(false),
+                after.as_ref(),
+                limit,
+            )
+        })
         .await?;
     Ok(web::Json(list))
 }

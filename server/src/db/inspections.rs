@@ -316,11 +316,12 @@ pub fn conflicts_of(
         .load(conn)
 }
 
-/// Conflicts on inspections in the subtrees, oldest first.
+/// Conflicts on inspections in the subtrees, oldest first (then by id), after a position.
 pub fn list_conflicts(
     conn: &mut DbConnection,
     subtrees: &[String],
     unresolved_only: bool,
+    after: Option<(NaiveDateTime, &InspectionConflictId)>,
     limit: i64,
 ) -> QueryResult<Vec<InspectionConflictRow>> {
     if subtrees.is_empty() {
@@ -341,7 +342,16 @@ pub fn list_conflicts(
     if unresolved_only {
         q = q.filter(inspection_conflicts::resolved_at.is_null());
     }
-    q.order(inspection_conflicts::created_at)
+    if let Some((at, id)) = after {
+        q = q.filter(
+            inspection_conflicts::created_at
+                .gt(at)
+                .or(inspection_conflicts::created_at
+                    .eq(at)
+                    .and(inspection_conflicts::id.gt(id.clone()))),
+        );
+    }
+    q.order((inspection_conflicts::created_at, inspection_conflicts::id))
         .limit(limit)
         .load(conn)
 }

@@ -323,11 +323,12 @@ pub fn find_conflict(conn: &mut DbConnection, id: &ConflictId) -> QueryResult<Op
         .optional()
 }
 
-/// Conflicts on issues in the subtrees, unresolved first, oldest first.
+/// Conflicts on issues in the subtrees, oldest first (then by id), after a position.
 pub fn list_conflicts(
     conn: &mut DbConnection,
     subtrees: &[String],
     unresolved_only: bool,
+    after: Option<(NaiveDateTime, &ConflictId)>,
     limit: i64,
 ) -> QueryResult<Vec<ConflictRow>> {
     if subtrees.is_empty() {
@@ -348,7 +349,18 @@ pub fn list_conflicts(
     if unresolved_only {
         q = q.filter(sync_conflicts::resolved_at.is_null());
     }
-    q.order(sync_conflicts::created_at).limit(limit).load(conn)
+    if let Some((at, id)) = after {
+        q = q.filter(
+            sync_conflicts::created_at
+                .gt(at)
+                .or(sync_conflicts::created_at
+                    .eq(at)
+                    .and(sync_conflicts::id.gt(id.clone()))),
+        );
+    }
+    q.order((sync_conflicts::created_at, sync_conflicts::id))
+        .limit(limit)
+        .load(conn)
 }
 
 /// Marks a conflict resolved, only if it was not already: false when someone resolved it first.

@@ -195,7 +195,7 @@ fn gather(conn: &mut DbConnection, caller: &Caller, clock: Clock) -> Result<Figu
     let conflicts = if caller.subtrees_with(Role::Supervisor).is_empty() {
         None
     } else {
-        Some(crate::domain::sync::conflicts::list(conn, caller, false, 1_000)?.len())
+        Some(crate::domain::sync::conflicts::list(conn, caller, false, None, 1_000)?.len())
     };
     let backlogs = if caller.subtrees_with(Role::Supervisor).is_empty()
         && caller.subtrees_with(Role::Admin).is_empty()

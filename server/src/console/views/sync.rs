@@ -138,7 +138,7 @@ fn settled(
     caller: &Caller,
     clock: crate::domain::issues::Clock,
 ) -> Result<Vec<ResolvedRow>, AppError> {
-    let mut done: Vec<Conflict> = conflicts::list(conn, caller, true, SHOWN)?
+    let mut done: Vec<Conflict> = conflicts::list(conn, caller, true, None, SHOWN)?
         .into_iter()
         .filter(|c| c.resolved_at.is_some())
         .collect();
@@ -180,7 +180,7 @@ fn gather(
         (None, Vec::new())
     } else {
         let mut rows = Vec::new();
-        for c in conflicts::list(conn, caller, false, SHOWN)? {
+        for c in conflicts::list(conn, caller, false, None, SHOWN)? {
             rows.push(conflict_row(conn, &mut names, c, clock)?);
         }
         (Some(rows), settled(conn, &mut names, caller, clock)?)

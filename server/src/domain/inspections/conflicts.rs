@@ -22,9 +22,18 @@ pub fn list(
     conn: &mut DbConnection,
     subtrees: &[String],
     all: bool,
+    after: Option<(chrono::NaiveDateTime, &InspectionConflictId)>,
     limit: i64,
 ) -> Result<Vec<InspectionConflictRow>, AppError> {
-    Ok(db::list_conflicts(conn, subtrees, !all, limit)?)
+    Ok(db::list_conflicts(conn, subtrees, !all, after, limit)?)
+}
+
+/// An inspection conflict by id.
+pub fn find(
+    conn: &mut DbConnection,
+    id: &InspectionConflictId,
+) -> Result<Option<InspectionConflictRow>, AppError> {
+    Ok(db::find_conflict(conn, id)?)
 }
 
 /// Whether `id` names an inspection conflict (else it is the ledger's).

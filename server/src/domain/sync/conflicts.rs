@@ -65,24 +65,79 @@ fn view(row: ConflictRow) -> Result<Conflict, AppError> {
     })
 }
 
-/// Conflicts on issues in the caller's supervised places (unresolved only unless `all`).
+/// Conflicts on issues and inspections in the caller's supervised places (unresolved only unless
+/// `all`), oldest first then by id, after the conflict `after` (the last of the previous page:
+/// every conflict once, however many share a time).
 pub fn list(
     conn: &mut DbConnection,
     caller: &Caller,
     all: bool,
+    after: Option<&ConflictId>,
     limit: i64,
 ) -> Result<Vec<Conflict>, AppError> {
     let subtrees = access::require_any(caller, Role::Supervisor)?;
-    let mut list = sync::list_conflicts(conn, &subtrees, !all, limit)?
-        .into_iter()
-        .map(view)
-        .collect::<Result<Vec<_>, _>>()?;
-    for row in inspection_conflicts::list(conn, &subtrees, all, limit)? {
+    let position = match after {
+        Some(id) => Some(position_of(conn, &subtrees, id)?),
+        None => None,
+    };
+    let inspection_id = match &position {
+        Some((_, id)) => Some(as_inspection_conflict(id)?),
+        None => None,
+    };
+    let mut list = sync::list_conflicts(
+        conn,
+        &subtrees,
+        !all,
+        position.as_ref().map(|(at, id)| (*at, id)),
+        limit,
+    )?
+    .into_iter()
+    .map(view)
+    .collect::<Result<Vec<_>, _>>()?;
+    let after_inspection = position
+        .as_ref()
+        .zip(inspection_id.as_ref())
+        .map(|((at, _), id)| (*at, id));
+    for row in inspection_conflicts::list(conn, &subtrees, all, after_inspection, limit)? {
         list.push(from_inspection(row)?);
     }
-    list.sort_by_key(|c| c.created_at);
+    list.sort_by(|a, b| {
+        a.created_at
+            .cmp(&b.created_at)
+            .then_with(|| a.id.as_str().cmp(b.id.as_str()))
+    });
     list.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(list)
+}
+
+/// The same id as an inspection conflict's (the two tables share one id space).
+fn as_inspection_conflict(id: &ConflictId) -> Result<InspectionConflictId, AppError> {
+    Ok(InspectionConflictId::from(
+        uuid::Uuid::parse_str(id.as_str()).map_err(AppError::internal)?,
+    ))
+}
+
+/// Where conflict `id` stands in the list: its time and id. 400 unless it is a conflict of the
+/// caller's places.
+fn position_of(
+    conn: &mut DbConnection,
+    subtrees: &[String],
+    id: &ConflictId,
+) -> Result<(chrono::NaiveDateTime, ConflictId), AppError> {
+    let inside = |path: &str| subtrees.iter().any(|s| path.starts_with(s.as_str()));
+    let found = match sync::find_conflict(conn, id)? {
+        Some(row) => inside(&row.place_path).then_some(row.created_at),
+        None => inspection_conflicts::find(conn, &as_inspection_conflict(id)?)?
+            .filter(|row| inside(&row.place_path))
+            .map(|row| row.created_at),
+    };
+    found.map(|at| (at, id.clone())).ok_or_else(|| {
+        AppError::new(
+            ErrorCode::InvalidQuery,
+            "after: not a conflict of this list (give the id of the last conflict of the previous page)",
+        )
+        .zh("after 参数须为上一页最后一条冲突的 ID")
+    })
 }
 
 /// An inspection's conflict in the ledger's conflict list.

@@ -198,3 +198,76 @@ async fn a_rectification_submitted_offline_after_close_out_is_kept_with_its_phot
         (Some("resolve_conflict"), json!([photo]))
     );
 }
+
+/// `GET /sync/conflicts` pages with `after` (the last conflict's id) and reaches every conflict
+/// once, though one push made them all in one transaction (one time for all).
+#[tokio::test]
+async fn conflicts_page_with_after_and_every_conflict_comes_once() {
+    let app = TestApp::spawn().await;
+    let c = app.cast().await;
+    let ids: Vec<String> = (0..9).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let creates = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| mutation(i as u64 + 1, create(id, &c.places.village_a, "原标题")))
+        .collect();
+    push(&app, &c.worker_a, creates).await;
+    let fixes = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| mutation(i as u64 + 1, json!({"type": "update_issue", "issue_id": id, "base_version": 1, "fields": {"title": "督查办改的标题"}})))
+        .collect();
+    push(&app, &c.supervisor, fixes).await;
+    let stale = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| mutation(i as u64 + 10, json!({"type": "update_issue", "issue_id": id, "base_version": 1, "fields": {"title": "网格员改的标题"}})))
+        .collect();
+    let res = push(&app, &c.worker_a, stale).await;
+    assert!(statuses(&res).iter().all(|s| s == "conflict"), "{res}");
+
+    let list_ids = |page: &Value| -> Vec<String> {
+        page.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let sup = &c.supervisor.access;
+    let (status, whole) = app.get("/api/v1/sync/conflicts?limit=1000", sup).await;
+    assert_eq!(status, StatusCode::OK, "{whole}");
+    let whole = list_ids(&whole);
+    assert_eq!(whole.len(), 9);
+    let mut paged = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(a) => format!("/api/v1/sync/conflicts?limit=2&after={a}"),
+            None => "/api/v1/sync/conflicts?limit=2".to_owned(),
+        };
+        let (status, page) = app.get(&path, sup).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let page = list_ids(&page);
+        paged.extend(page.iter().cloned());
+        if page.len() < 2 {
+            break;
+        }
+        after = page.last().cloned();
+        assert!(
+            paged.len() <= whole.len(),
+            "pages go on past every conflict"
+        );
+    }
+    assert_eq!(
+        paged, whole,
+        "pages of 2 hold the list in its order, each conflict once"
+    );
+    // An id that is no conflict of the caller's list: 400, not an empty page.
+    let (status, problem) = app
+        .get(
+            &format!("/api/v1/sync/conflicts?after={}", uuid::Uuid::now_v7()),
+            sup,
+        )
+        .await;
+    assert_problem(status, &problem, 400, "invalid_query");
+}
