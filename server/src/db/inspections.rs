@@ -356,6 +356,36 @@ pub fn list_conflicts(
         .load(conn)
 }
 
+/// The latest resolved conflicts on inspections in the subtrees, latest resolution first.
+pub fn recently_resolved_conflicts(
+    conn: &mut DbConnection,
+    subtrees: &[String],
+    limit: i64,
+) -> QueryResult<Vec<InspectionConflictRow>> {
+    if subtrees.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = inspection_conflicts::table
+        .select(InspectionConflictRow::as_select())
+        .into_boxed::<DbBackend>()
+        .filter(inspection_conflicts::id.ne(inspection_conflicts::id));
+    for prefix in subtrees {
+        let (lo, hi) = subtree_bounds(prefix);
+        q = q.or_filter(
+            inspection_conflicts::place_path
+                .ge(lo)
+                .and(inspection_conflicts::place_path.lt(hi)),
+        );
+    }
+    q.filter(inspection_conflicts::resolved_at.is_not_null())
+        .order((
+            inspection_conflicts::resolved_at.desc(),
+            inspection_conflicts::id,
+        ))
+        .limit(limit)
+        .load(conn)
+}
+
 /// Marks a conflict resolved unless it already was: false when someone resolved it first.
 pub fn resolve_conflict(
     conn: &mut DbConnection,

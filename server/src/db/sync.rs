@@ -363,6 +363,33 @@ pub fn list_conflicts(
         .load(conn)
 }
 
+/// The latest resolved conflicts on issues in the subtrees, latest resolution first.
+pub fn recently_resolved_conflicts(
+    conn: &mut DbConnection,
+    subtrees: &[String],
+    limit: i64,
+) -> QueryResult<Vec<ConflictRow>> {
+    if subtrees.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = sync_conflicts::table
+        .select(ConflictRow::as_select())
+        .into_boxed::<DbBackend>()
+        .filter(sync_conflicts::id.ne(sync_conflicts::id));
+    for prefix in subtrees {
+        let (lo, hi) = subtree_bounds(prefix);
+        q = q.or_filter(
+            sync_conflicts::place_path
+                .ge(lo)
+                .and(sync_conflicts::place_path.lt(hi)),
+        );
+    }
+    q.filter(sync_conflicts::resolved_at.is_not_null())
+        .order((sync_conflicts::resolved_at.desc(), sync_conflicts::id))
+        .limit(limit)
+        .load(conn)
+}
+
 /// Marks a conflict resolved, only if it was not already: false when someone resolved it first.
 pub fn resolve_conflict(
     conn: &mut DbConnection,

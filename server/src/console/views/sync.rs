@@ -47,7 +47,7 @@ pub struct ResolvedRow {
 }
 
 /// Most settled conflicts shown, newest first.
-const RESOLVED_SHOWN: usize = 100;
+const RESOLVED_SHOWN: i64 = 100;
 
 pub struct DeviceRow {
     pub id: String,
@@ -138,12 +138,7 @@ fn settled(
     caller: &Caller,
     clock: crate::domain::issues::Clock,
 ) -> Result<Vec<ResolvedRow>, AppError> {
-    let mut done: Vec<Conflict> = conflicts::list(conn, caller, true, None, SHOWN)?
-        .into_iter()
-        .filter(|c| c.resolved_at.is_some())
-        .collect();
-    done.sort_by_key(|c| std::cmp::Reverse(c.resolved_at));
-    done.truncate(RESOLVED_SHOWN);
+    let done = conflicts::recently_resolved(conn, caller, RESOLVED_SHOWN)?;
     let mut rows = Vec::with_capacity(done.len());
     for c in done {
         let outcome = match c.resolution.as_deref() {

@@ -110,6 +110,30 @@ pub fn list(
     Ok(list)
 }
 
+/// The latest settled conflicts on issues and inspections in the caller's supervised places,
+/// latest settlement first (at most `limit`).
+pub fn recently_resolved(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    limit: i64,
+) -> Result<Vec<Conflict>, AppError> {
+    let subtrees = access::require_any(caller, Role::Supervisor)?;
+    let mut list = sync::recently_resolved_conflicts(conn, &subtrees, limit)?
+        .into_iter()
+        .map(view)
+        .collect::<Result<Vec<_>, _>>()?;
+    for row in crate::db::inspections::recently_resolved_conflicts(conn, &subtrees, limit)? {
+        list.push(from_inspection(row)?);
+    }
+    list.sort_by(|a, b| {
+        b.resolved_at
+            .cmp(&a.resolved_at)
+            .then_with(|| a.id.as_str().cmp(b.id.as_str()))
+    });
+    list.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(list)
+}
+
 /// The same id as an inspection conflict's (the two tables share one id space).
 fn as_inspection_conflict(id: &ConflictId) -> Result<InspectionConflictId, AppError> {
     Ok(InspectionConflictId::from(
