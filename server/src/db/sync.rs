@@ -363,6 +363,27 @@ pub fn list_conflicts(
         .load(conn)
 }
 
+/// How many conflicts on issues in the subtrees are unresolved.
+pub fn count_open_conflicts(conn: &mut DbConnection, subtrees: &[String]) -> QueryResult<i64> {
+    if subtrees.is_empty() {
+        return Ok(0);
+    }
+    let mut q = sync_conflicts::table
+        .into_boxed::<DbBackend>()
+        .filter(sync_conflicts::id.ne(sync_conflicts::id));
+    for prefix in subtrees {
+        let (lo, hi) = subtree_bounds(prefix);
+        q = q.or_filter(
+            sync_conflicts::place_path
+                .ge(lo)
+                .and(sync_conflicts::place_path.lt(hi)),
+        );
+    }
+    q.filter(sync_conflicts::resolved_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
 /// The latest resolved conflicts on issues in the subtrees, latest resolution first.
 pub fn recently_resolved_conflicts(
     conn: &mut DbConnection,

@@ -39,7 +39,7 @@ pub struct Figures {
     /// Open issues by light (亮灯): red, yellow, green, each linking to its list.
     pub lights: Vec<Tile>,
     pub places: Vec<PlaceRow>,
-    pub conflicts: Option<usize>,
+    pub conflicts: Option<i64>,
     /// Devices with held mutations the caller may release (supervisors and admins).
     pub backlogs: Option<usize>,
 }
@@ -195,7 +195,7 @@ fn gather(conn: &mut DbConnection, caller: &Caller, clock: Clock) -> Result<Figu
     let conflicts = if caller.subtrees_with(Role::Supervisor).is_empty() {
         None
     } else {
-        Some(crate::domain::sync::conflicts::list(conn, caller, false, None, 1_000)?.len())
+        Some(crate::domain::sync::conflicts::count_open(conn, caller)?)
     };
     let backlogs = if caller.subtrees_with(Role::Supervisor).is_empty()
         && caller.subtrees_with(Role::Admin).is_empty()

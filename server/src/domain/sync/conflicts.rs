@@ -110,6 +110,14 @@ pub fn list(
     Ok(list)
 }
 
+/// How many conflicts on issues and inspections in the caller's supervised places are open (the
+/// length of the unresolved list, counted).
+pub fn count_open(conn: &mut DbConnection, caller: &Caller) -> Result<i64, AppError> {
+    let subtrees = access::require_any(caller, Role::Supervisor)?;
+    Ok(sync::count_open_conflicts(conn, &subtrees)?
+        + crate::db::inspections::count_open_conflicts(conn, &subtrees)?)
+}
+
 /// The latest settled conflicts on issues and inspections in the caller's supervised places,
 /// latest settlement first (at most `limit`).
 pub fn recently_resolved(
