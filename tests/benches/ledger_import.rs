@@ -20,17 +20,7 @@ async fn main() {
     let app = TestApp::spawn_with(|s| s.ledger.escalation_interval_secs = 0).await;
     let c = app.cast().await;
     let due = (chrono::Utc::now() + chrono::Duration::days(30)).date_naive();
-    let mut csv = String::from("问题标题,问题类别,区划代码,责任单位,责任人,整改目标,完成时限\n");
-    for i in 0..rows {
-        let village = if i % 2 == 0 {
-            "130102001001"
-        } else {
-            "130102001002"
-        };
-        csv.push_str(&format!(
-            "交办问题{i},乱搭乱建,{village},长安区住建局,bureau-li,拆除到位,{due}\n"
-        ));
-    }
+    let csv = closeout_tests::lists::assigned_list_csv(rows, &due.to_string());
     let path = app.env.data_dir.path().join("list.csv");
     std::fs::write(&path, csv).unwrap();
 

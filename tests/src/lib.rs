@@ -20,6 +20,7 @@ pub use closeout_sync_protocol as protocol;
 
 pub mod browser;
 pub mod disk;
+pub mod lists;
 pub mod photos;
 pub mod proxy;
 pub mod replicas;

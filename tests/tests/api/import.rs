@@ -228,17 +228,7 @@ async fn the_cli_imports_a_gbk_csv_of_1100_rows_all_assigned() {
     let app = TestApp::spawn().await;
     let c = app.cast().await;
     let due = in_days(30).format("%Y年%m月%d日").to_string();
-    let mut csv = String::from("问题标题,问题类别,区划代码,责任单位,责任人,整改目标,完成时限\n");
-    for i in 0..1100 {
-        let village = if i % 2 == 0 {
-            "130102001001"
-        } else {
-            "130102001002"
-        };
-        csv.push_str(&format!(
-            "交办问题{i},乱搭乱建,{village},长安区住建局,bureau-li,拆除到位,{due}\n"
-        ));
-    }
+    let csv = closeout_tests::lists::assigned_list_csv(1100, &due);
     let (bytes, _, _) = encoding_rs::GBK.encode(&csv);
     let path = app.env.data_dir.path().join("清单.csv");
     std::fs::write(&path, &bytes).unwrap();

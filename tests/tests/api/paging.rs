@@ -16,17 +16,7 @@ pub fn import(app: &TestApp, n: usize) {
     let due = (chrono::Utc::now() + chrono::Duration::days(30))
         .format("%Y-%m-%d")
         .to_string();
-    let mut csv = String::from("问题标题,问题类别,区划代码,责任单位,责任人,整改目标,完成时限\n");
-    for i in 0..n {
-        let village = if i % 2 == 0 {
-            "130102001001"
-        } else {
-            "130102001002"
-        };
-        csv.push_str(&format!(
-            "交办问题{i},乱搭乱建,{village},长安区住建局,bureau-li,拆除到位,{due}\n"
-        ));
-    }
+    let csv = closeout_tests::lists::assigned_list_csv(n, &due);
     let path = app.env.data_dir.path().join(format!("清单{n}.csv"));
     std::fs::write(&path, csv).unwrap();
     app.env
