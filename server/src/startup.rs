@@ -133,10 +133,12 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped. Beside it: the escalation scheduler, and the periodic clean-up of
+    /// Serves until stopped. Beside it: the escalation scheduler, the periodic clean-up of
     /// abandoned uploads (every replica runs it; deleting what another already deleted is
-    /// harmless). Both stop with the server.
+    /// harmless), and once at start the read of the statistics' copy of the issues, so the first
+    /// report does not wait for it. They stop with the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let warm = tokio::spawn(warm_figures(self.state.db.clone()));
         let scheduler = self.escalation.map(|(policy, interval)| {
             let offset = self.state.settings.ledger.zone();
             tokio::spawn(escalation::schedule(
@@ -156,10 +158,28 @@ impl Application {
             ))
         });
         let result = self.server.await;
+        warm.abort();
         for task in [scheduler, cleanup].into_iter().flatten() {
             task.abort();
         }
         result
+    }
+}
+
+/// Reads the statistics' copy of every issue (`db::issue_figures`) once, in the background.
+async fn warm_figures(db: Db) {
+    let started = std::time::Instant::now();
+    let figures = db.figures();
+    match db
+        .run(move |conn| Ok(figures.read(conn, <[_]>::len)?))
+        .await
+    {
+        Ok((issues, _)) => tracing::info!(
+            issues,
+            ms = started.elapsed().as_millis() as u64,
+            "read the statistics' copy of the issues"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not read the statistics' copy of the issues; the first report will"),
     }
 }
 
