@@ -179,7 +179,9 @@ async fn warm_figures(db: Db) {
             ms = started.elapsed().as_millis() as u64,
             "read the statistics' copy of the issues"
         ),
-        Err(e) => tracing::warn!(error = %e, "could not read the statistics' copy of the issues; the first report will"),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the statistics' copy of the issues; the first report will")
+        }
     }
 }
 

@@ -204,6 +204,9 @@ struct Tally {
     totals: Acc,
     backlog_diff: Vec<i64>,
     overdue_list: Vec<Overdue>,
+    /// The least overdue item kept at the last trim (once the list has been full): an item no
+    /// more overdue cannot make the list, so it is not even copied.
+    overdue_floor: Option<(i64, Box<str>)>,
 }
 
 /// An open issue past its deadline at the end of a period, before its title and names are read.
@@ -232,6 +235,7 @@ impl Tally {
             totals: Acc::default(),
             backlog_diff: vec![0i64; backlog_len + 1],
             overdue_list: Vec::new(),
+            overdue_floor: None,
             period,
         }
     }
@@ -250,8 +254,14 @@ impl Tally {
         }
         let (start, end) = (self.start, self.end);
         let closed_at = row.closed_at.filter(|_| &*row.state == "closed");
-        let created_day = office.day_of(row.created_at);
-        let closed_day = closed_at.map(|t| office.day_of(t));
+        // Office days only where they matter: a report before the period counts on its first
+        // day, and a close-out after it on none of its days (most rows are both).
+        let created_day = if row.created_at < start {
+            self.period.from
+        } else {
+            office.day_of(row.created_at)
+        };
+        let closed_day = closed_at.filter(|t| *t < end).map(|t| office.day_of(t));
         let found = row.created_at >= start;
         let closed_in = closed_at.is_some_and(|t| t >= start && t < end);
         let open_at_end = closed_at.is_none_or(|t| t >= end);
@@ -293,7 +303,13 @@ impl Tally {
                 self.backlog_diff[at] -= 1;
             }
         }
-        if overdue_days > 0 {
+        let beaten = self
+            .overdue_floor
+            .as_ref()
+            .is_some_and(|(days, ledger_no)| {
+                overdue_days < *days || (overdue_days == *days && *row.ledger_no >= **ledger_no)
+            });
+        if overdue_days > 0 && !beaten {
             self.overdue_list.push(Overdue {
                 days: overdue_days,
                 id: row.id.clone(),
@@ -303,6 +319,10 @@ impl Tally {
             });
             if self.overdue_list.len() > OVERDUE_LIST_MAX * 2 {
                 trim(&mut self.overdue_list);
+                self.overdue_floor = self
+                    .overdue_list
+                    .last()
+                    .map(|o| (o.days, o.ledger_no.clone()));
             }
         }
     }
@@ -507,4 +527,76 @@ fn trim(list: &mut Vec<Overdue>) {
             .then_with(|| a.ledger_no.cmp(&b.ledger_no))
     });
     list.truncate(OVERDUE_LIST_MAX);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::issues::Clock;
+    use chrono::NaiveTime;
+
+    fn row(n: u32, ledger: u32, deadline: NaiveDate, created_at: NaiveDateTime) -> FigureRow {
+        let shared = |s: &str| -> Arc<str> { Arc::from(s) };
+        FigureRow {
+            id: IssueId::from(uuid::Uuid::from_u128(u128::from(n))),
+            ledger_no: format!("2026-{ledger:07}").into_boxed_str(),
+            place_path: shared("/p/"),
+            responsible_unit_path: None,
+            category: shared("road"),
+            state: shared("assigned"),
+            deadline: Some(deadline),
+            escalation_level: 0,
+            created_at,
+            closed_at: None,
+        }
+    }
+
+    /// The overdue list past its trims (thousands of overdue rows, many equally late, the better
+    /// ones arriving late) is the most overdue 500 by days then ledger number, exactly as sorting
+    /// them all would give.
+    #[test]
+    fn the_overdue_list_keeps_the_most_overdue_whatever_the_order_of_rows() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let now = today.and_time(NaiveTime::from_hms_opt(4, 0, 0).unwrap());
+        let office = Office::new(Clock::at(now, 8));
+        let from = (today - Duration::days(29)).to_string();
+        let period = Period::parse(None, Some(&from), Some(&today.to_string()), today).unwrap();
+        // Late by 1–45 days in a scattered order; and late by 1 or 2 days with ledger numbers
+        // falling, so each later row beats the ones kept at equal lateness.
+        let scattered = |n: u32| (1 + (n * 37) % 45, (n * 7919) % 100_003);
+        let falling = |n: u32| (1 + n % 2, 100_000 - n);
+        for (name, shape) in [
+            ("scattered", &scattered as &dyn Fn(u32) -> (u32, u32)),
+            ("falling", &falling),
+        ] {
+            let mut tally = Tally::new(period.clone(), office, 1);
+            let rows: Vec<FigureRow> = (0..6000u32)
+                .map(|n| {
+                    let (late, ledger) = shape(n);
+                    let deadline = today - Duration::days(i64::from(late));
+                    let created =
+                        (today - Duration::days(i64::from(50 + n % 200))).and_time(NaiveTime::MIN);
+                    row(n, ledger, deadline, created)
+                })
+                .collect();
+            for r in &rows {
+                tally.add(r, 0, office, 15);
+            }
+            trim(&mut tally.overdue_list);
+            let kept: Vec<(i64, &str)> = tally
+                .overdue_list
+                .iter()
+                .map(|o| (o.days, &*o.ledger_no))
+                .collect();
+            // A period running to today counts days overdue up to today.
+            let mut all: Vec<(i64, &str)> = rows
+                .iter()
+                .map(|r| ((today - r.deadline.unwrap()).num_days(), &*r.ledger_no))
+                .collect();
+            all.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+            all.truncate(OVERDUE_LIST_MAX);
+            assert_eq!(kept, all, "{name}");
+            assert_eq!(tally.totals.f.overdue, 6000, "{name}");
+        }
+    }
 }
