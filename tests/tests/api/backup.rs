@@ -302,12 +302,25 @@ fn pg_url(app: &TestApp) -> String {
     app.env.pg.as_ref().unwrap().url.clone()
 }
 
-/// Runs a PostgreSQL client tool (pg_dump, pg_restore) of the machine's installation.
+/// Runs a PostgreSQL client tool (pg_dump, pg_restore): the newest installed, as scripts/test
+/// picks the server's binaries (a client older than the server refuses to dump it).
 fn pg_tool(tool: &str, args: &[&str]) {
-    let out = std::process::Command::new(tool)
+    let newest = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let version: u32 = e.file_name().to_str()?.parse().ok()?;
+            let path = e.path().join("bin").join(tool);
+            path.exists().then_some((version, path))
+        })
+        .max_by_key(|(version, _)| *version)
+        .map(|(_, path)| path);
+    let program = newest.unwrap_or_else(|| tool.into());
+    let out = std::process::Command::new(&program)
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("{tool}: {e}"));
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
     assert!(
         out.status.success(),
         "{tool} {args:?}: {}",
