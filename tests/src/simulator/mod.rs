@@ -44,6 +44,11 @@ pub struct Report {
     /// duplicate) before the edit arrived — checked against the server's history (`closed_before`).
     /// Any other `forbidden` edit is unexpected.
     pub edits_after_close: usize,
+    /// Approvals refused `evidence_flagged` because the server found the issue's after-photo a
+    /// near-duplicate of another issue's (`reused`: the random test pictures come within the
+    /// threshold by chance) — checked against the issue's evidence. Any other refusal of an
+    /// approval is unexpected.
+    pub approvals_over_reused: usize,
     pub unaccounted: usize,
     pub issues_created: usize,
     pub duplicate_issues: usize,
@@ -90,6 +95,10 @@ impl Report {
             "  offline edits refused because the issue was closed meanwhile (checked in the history): {}",
             self.edits_after_close
         );
+        println!(
+            "  approvals refused over a `reused` after-photo (checked in the evidence): {}",
+            self.approvals_over_reused
+        );
         for u in self.unexpected.iter().take(20) {
             println!("  unexpected: {u}");
         }
@@ -130,6 +139,8 @@ struct Phone {
     expected: BTreeMap<String, &'static str>,
     /// This phone's `update_issue` mutations: mutation id → issue id.
     edits: BTreeMap<String, String>,
+    /// This phone's `approve` transitions: mutation id → issue id.
+    approvals: BTreeMap<String, String>,
 }
 
 /// One phone's turn online: push its batch (reordered, sent twice, answers lost as planned),
@@ -281,6 +292,7 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
             photos: Vec::new(),
             expected: BTreeMap::new(),
             edits: BTreeMap::new(),
+            approvals: BTreeMap::new(),
         });
     }
     let mut report = Report {
@@ -327,6 +339,13 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
                     phones[d]
                         .edits
                         .insert(mutation_id.clone(), u.issue_id.clone());
+                }
+                if let MutationBody::Transition(t) = &body
+                    && t.request.action == Some(ActionKind::Approve)
+                {
+                    phones[d]
+                        .approvals
+                        .insert(mutation_id.clone(), t.issue_id.clone());
                 }
                 if let MutationBody::CreateIssue(b) = &mut body {
                     if phones[d].role == Role::Responsible {
@@ -392,6 +411,12 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
         report.unaccounted += phone.engine.pending().len();
         for (id, r) in phone.engine.results() {
             let expected = phone.expected.get(id).copied();
+            let over_reused = r.status == MutationStatus::Rejected
+                && r.code.as_deref() == Some("evidence_flagged")
+                && match phone.approvals.get(id) {
+                    Some(issue) => flagged_reused(app, issue).await,
+                    None => false,
+                };
             match r.status {
                 MutationStatus::Applied => report.applied += 1,
                 MutationStatus::Conflict => report.conflicts += 1,
@@ -414,6 +439,9 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
                 {
                     report.edits_after_close += 1
                 }
+                (MutationStatus::Rejected, None) if over_reused => {
+                    report.approvals_over_reused += 1
+                }
                 (MutationStatus::Rejected, _) | (_, Some(_)) => report.unexpected.push(format!(
                     "{id} (seq {}): {:?} {:?} {:?}, the model expected {expected:?}",
                     r.seq, r.status, r.code, r.message
@@ -434,6 +462,7 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
         photos: Vec::new(),
         expected: BTreeMap::new(),
         edits: BTreeMap::new(),
+        approvals: BTreeMap::new(),
     };
     pull_to_end(app, &mut admin_phone, 10_000).await;
     let server: &BTreeMap<_, _> = admin_phone.engine.store();
@@ -450,6 +479,7 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
             photos: Vec::new(),
             expected: BTreeMap::new(),
             edits: BTreeMap::new(),
+            approvals: BTreeMap::new(),
         };
         pull_to_end(app, &mut fresh, 10_000).await;
         if fresh.engine.store() == phone.engine.store() {
@@ -466,6 +496,21 @@ pub async fn run(app: &mut TestApp, config: &Config) -> Report {
 /// on; an edit refused while the issue never closed is a server fault. (The close's time is not
 /// compared with the mutation's receipt: both are taken when a request starts, and a request
 /// waiting for the write lock can start before a close that commits ahead of it.)
+/// Whether the server's evidence of `issue` flags an after-photo `reused` (a near-duplicate of
+/// another issue's photo).
+async fn flagged_reused(app: &TestApp, issue: &str) -> bool {
+    let (status, evidence) = app
+        .get(
+            &format!("/api/v1/issues/{issue}/evidence"),
+            &app.admin.access,
+        )
+        .await;
+    status == reqwest::StatusCode::OK
+        && evidence["flag_counts"]["reused"]
+            .as_u64()
+            .is_some_and(|n| n > 0)
+}
+
 fn closed_before(app: &TestApp, issue: &str, mutation_id: &str) -> bool {
     use closeout::db::schema::{issue_events, sync_mutations};
     use diesel::prelude::*;
