@@ -36,33 +36,6 @@ pub fn fresh_jpeg() -> Vec<u8> {
     out.into_inner()
 }
 
-/// A fresh JPEG whose perceptual hash is as good as random: an 8 × 8 grid of blocks of random
-/// colour. Noise (`fresh_jpeg`) averages out to near-grey under the hash's downscaling, so two
-/// noise pictures can come within the near-duplicate threshold; a test that makes hundreds of
-/// after-photos (the simulator) and must not see them flagged `reused` uses these.
-pub fn distinct_jpeg() -> Vec<u8> {
-    let mut state = uuid::Uuid::now_v7().as_u128() as u64 | 1;
-    let mut next = move || {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    };
-    let blocks: Vec<[u8; 3]> = (0..64)
-        .map(|_| {
-            let v = next();
-            [v as u8, (v >> 8) as u8, (v >> 16) as u8]
-        })
-        .collect();
-    let img = image::RgbImage::from_fn(96, 64, |x, y| {
-        image::Rgb(blocks[(y / 8 * 8 + x / 12) as usize])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Jpeg)
-        .expect("encode a JPEG");
-    out.into_inner()
-}
-
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
