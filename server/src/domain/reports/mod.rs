@@ -9,3 +9,4 @@ pub mod names;
 pub mod period;
 pub mod rankings;
 pub mod stats;
+mod tally;
