@@ -330,15 +330,7 @@ pub fn list_conflicts(
     let mut q = inspection_conflicts::table
         .select(InspectionConflictRow::as_select())
         .into_boxed::<DbBackend>()
-        .filter(inspection_conflicts::id.ne(inspection_conflicts::id));
-    for prefix in subtrees {
-        let (lo, hi) = subtree_bounds(prefix);
-        q = q.or_filter(
-            inspection_conflicts::place_path
-                .ge(lo)
-                .and(inspection_conflicts::place_path.lt(hi)),
-        );
-    }
+        .filter(super::place_in_subtrees!(inspection_conflicts, subtrees));
     if unresolved_only {
         q = q.filter(inspection_conflicts::resolved_at.is_null());
     }
@@ -361,17 +353,9 @@ pub fn count_open_conflicts(conn: &mut DbConnection, subtrees: &[String]) -> Que
     if subtrees.is_empty() {
         return Ok(0);
     }
-    let mut q = inspection_conflicts::table
+    let q = inspection_conflicts::table
         .into_boxed::<DbBackend>()
-        .filter(inspection_conflicts::id.ne(inspection_conflicts::id));
-    for prefix in subtrees {
-        let (lo, hi) = subtree_bounds(prefix);
-        q = q.or_filter(
-            inspection_conflicts::place_path
-                .ge(lo)
-                .and(inspection_conflicts::place_path.lt(hi)),
-        );
-    }
+        .filter(super::place_in_subtrees!(inspection_conflicts, subtrees));
     q.filter(inspection_conflicts::resolved_at.is_null())
         .count()
         .get_result(conn)
@@ -386,18 +370,10 @@ pub fn recently_resolved_conflicts(
     if subtrees.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = inspection_conflicts::table
+    let q = inspection_conflicts::table
         .select(InspectionConflictRow::as_select())
         .into_boxed::<DbBackend>()
-        .filter(inspection_conflicts::id.ne(inspection_conflicts::id));
-    for prefix in subtrees {
-        let (lo, hi) = subtree_bounds(prefix);
-        q = q.or_filter(
-            inspection_conflicts::place_path
-                .ge(lo)
-                .and(inspection_conflicts::place_path.lt(hi)),
-        );
-    }
+        .filter(super::place_in_subtrees!(inspection_conflicts, subtrees));
     q.filter(inspection_conflicts::resolved_at.is_not_null())
         .order((
             inspection_conflicts::resolved_at.desc(),

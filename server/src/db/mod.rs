@@ -72,4 +72,20 @@ macro_rules! insert_rows {
 }
 pub(crate) use insert_rows;
 
+/// `$table.place_path` inside any of `$subtrees` (path prefixes) as one boxed condition, false
+/// for none: the scope of both conflict tables' lists and counts.
+macro_rules! place_in_subtrees {
+    ($table:ident, $subtrees:expr) => {{
+        let mut cond: Box<
+            dyn BoxableExpression<$table::table, DbBackend, SqlType = diesel::sql_types::Bool>,
+        > = Box::new($table::id.ne($table::id));
+        for prefix in $subtrees {
+            let (lo, hi) = super::issues::subtree_bounds(prefix);
+            cond = Box::new(cond.or($table::place_path.ge(lo).and($table::place_path.lt(hi))));
+        }
+        cond
+    }};
+}
+pub(crate) use place_in_subtrees;
+
 pub use connection::{Backend, Db, DbConnection, write_transaction};

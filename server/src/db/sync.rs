@@ -1,7 +1,6 @@
 //! Queries on processed mutations, the backlog of held and skipped sequence numbers, and conflicts.
 
 use super::connection::{DbBackend, DbConnection};
-use super::issues::subtree_bounds;
 use super::models::{ConflictRow, SyncMutationRow};
 use super::schema::{sync_backlog, sync_conflicts, sync_mutations, sync_skipped};
 use crate::ids::{ConflictId, DeviceId, UserId};
@@ -337,15 +336,7 @@ pub fn list_conflicts(
     let mut q = sync_conflicts::table
         .select(ConflictRow::as_select())
         .into_boxed::<DbBackend>()
-        .filter(sync_conflicts::id.ne(sync_conflicts::id));
-    for prefix in subtrees {
-        let (lo, hi) = subtree_bounds(prefix);
-        q = q.or_filter(
-            sync_conflicts::place_path
-                .ge(lo)
-                .and(sync_conflicts::place_path.lt(hi)),
-        );
-    }
+        .filter(super::place_in_subtrees!(sync_conflicts, subtrees));
     if unresolved_only {
         q = q.filter(sync_conflicts::resolved_at.is_null());
     }
@@ -368,17 +359,9 @@ pub fn count_open_conflicts(conn: &mut DbConnection, subtrees: &[String]) -> Que
     if subtrees.is_empty() {
         return Ok(0);
     }
-    let mut q = sync_conflicts::table
+    let q = sync_conflicts::table
         .into_boxed::<DbBackend>()
-        .filter(sync_conflicts::id.ne(sync_conflicts::id));
-    for prefix in subtrees {
-        let (lo, hi) = subtree_bounds(prefix);
-        q = q.or_filter(
-            sync_conflicts::place_path
-                .ge(lo)
-                .and(sync_conflicts::place_path.lt(hi)),
-        );
-    }
+        .filter(super::place_in_subtrees!(sync_conflicts, subtrees));
     q.filter(sync_conflicts::resolved_at.is_null())
         .count()
         .get_result(conn)
@@ -393,18 +376,10 @@ pub fn recently_resolved_conflicts(
     if subtrees.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = sync_conflicts::table
+    let q = sync_conflicts::table
         .select(ConflictRow::as_select())
         .into_boxed::<DbBackend>()
-        .filter(sync_conflicts::id.ne(sync_conflicts::id));
-    for prefix in subtrees {
-        let (lo, hi) = subtree_bounds(prefix);
-        q = q.or_filter(
-            sync_conflicts::place_path
-                .ge(lo)
-                .and(sync_conflicts::place_path.lt(hi)),
-        );
-    }
+        .filter(super::place_in_subtrees!(sync_conflicts, subtrees));
     q.filter(sync_conflicts::resolved_at.is_not_null())
         .order((sync_conflicts::resolved_at.desc(), sync_conflicts::id))
         .limit(limit)
